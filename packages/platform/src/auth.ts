@@ -1,0 +1,101 @@
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import * as v from 'valibot';
+import { loadConfig } from './config.js';
+import { Forbidden, NotAuthenticated, ServiceUnavailable } from './errors.js';
+
+export interface Principal {
+  /** `sub` of the token. */
+  subject: string;
+  scopes: ReadonlySet<string>;
+  claims: JWTPayload;
+}
+
+export type Authenticator = (headers: Record<string, string | undefined>) => Promise<Principal>;
+
+/** Asymmetric algorithms only: `none` and every HS* are refused for JWKS-verified tokens. */
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+
+/** `Authorization: Bearer <t>`; with `allowBare`, the bare token too (visits' legacy clients). */
+export function bearerToken(
+  headers: Record<string, string | undefined>,
+  options: { allowBare?: boolean } = {},
+): string {
+  const raw = headers.authorization?.trim();
+  if (!raw) throw new NotAuthenticated();
+  const match = /^Bearer\s+(\S+)$/i.exec(raw);
+  if (match?.[1]) return match[1];
+  if (options.allowBare && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(raw)) return raw;
+  throw new NotAuthenticated();
+}
+
+/** Scopes from `scope` (space separated) or the `scp` / `permissions` arrays. */
+export function scopesOf(claims: JWTPayload): Set<string> {
+  const out = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === 'string') for (const s of value.split(/\s+/)) s && out.add(s);
+    else if (Array.isArray(value)) for (const s of value) typeof s === 'string' && out.add(s);
+  };
+  add(claims.scope);
+  add(claims.scp);
+  add(claims.permissions);
+  return out;
+}
+
+export function requireScopes(principal: Principal, scopes: readonly string[]): void {
+  const missing = scopes.filter((s) => !principal.scopes.has(s));
+  if (missing.length > 0) throw new Forbidden(`Missing required scope: ${missing.join(' ')}.`);
+}
+
+export interface JwksSettings {
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+}
+
+export function jwksAuthenticator(settings: JwksSettings): Authenticator {
+  const keys = createRemoteJWKSet(new URL(settings.jwksUrl), {
+    timeoutDuration: 3000,
+    cooldownDuration: 30_000,
+    cacheMaxAge: 600_000,
+  });
+  return async (headers) => {
+    const token = bearerToken(headers);
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: JWKS_ALGORITHMS,
+        clockTolerance: 5,
+      });
+      if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new NotAuthenticated();
+      return { subject: payload.sub, scopes: scopesOf(payload), claims: payload };
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSTimeout)
+        throw new ServiceUnavailable('Identity provider unavailable.');
+      if (error instanceof NotAuthenticated) throw error;
+      // Every other jose failure (signature, alg, iss, aud, exp, nbf, malformed) is the caller's problem.
+      throw new NotAuthenticated();
+    }
+  };
+}
+
+const JwtEnv = v.object({
+  JWT_ISSUER: v.pipe(v.string(), v.minLength(1)),
+  JWT_AUDIENCE: v.pipe(v.string(), v.minLength(1)),
+  JWT_JWKS_URL: v.pipe(v.string(), v.url()),
+});
+
+let stageAuthenticator: Authenticator | undefined;
+
+/** The stage's machine-caller authenticator, built once per container from JWT_* settings. */
+export function stageJwtAuthenticator(): Authenticator {
+  if (!stageAuthenticator) {
+    const env = loadConfig(JwtEnv);
+    stageAuthenticator = jwksAuthenticator({
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      jwksUrl: env.JWT_JWKS_URL,
+    });
+  }
+  return stageAuthenticator;
+}

@@ -1,0 +1,137 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
+import { loadConfig } from './config.js';
+import { Conflict, ServiceUnavailable } from './errors.js';
+
+const TableEnv = v.object({ TABLE_NAME: v.pipe(v.string(), v.minLength(1)) });
+
+let documentClient: DynamoDBDocumentClient | undefined;
+let tableName: string | undefined;
+
+/**
+ * One DynamoDB client per container, created on first use and reused across invocations.
+ * The endpoint comes from the SDK's own settings (AWS_ENDPOINT_URL_DYNAMODB locally).
+ */
+export function dynamo(): { client: DynamoDBDocumentClient; table: string } {
+  if (!documentClient || !tableName) {
+    tableName = loadConfig(TableEnv).TABLE_NAME;
+    documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3 }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+  return { client: documentClient, table: tableName };
+}
+
+/** Names in the error chain (ElectroDB wraps the SDK's error in `cause`). */
+function errorNames(error: unknown): string[] {
+  const names: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const e = current as { name?: unknown; code?: unknown; cause?: unknown };
+    if (typeof e.name === 'string') names.push(e.name);
+    if (typeof e.code === 'string') names.push(e.code);
+    current = e.cause;
+  }
+  return names;
+}
+
+/** The SDK's own cancellation reasons, when a TransactWriteItems was cancelled. */
+export function cancellationCodes(error: unknown): string[] {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const reasons = (current as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+    if (Array.isArray(reasons)) return reasons.map((r) => r.Code ?? 'None');
+    current = (current as { cause?: unknown }).cause;
+  }
+  return [];
+}
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+]);
+
+export function isConditionFailure(error: unknown): boolean {
+  return errorNames(error).includes('ConditionalCheckFailedException');
+}
+
+/** A transaction or write lost a race with another writer: safe to retry from the start. */
+export function isWriteConflict(error: unknown): boolean {
+  const names = errorNames(error);
+  if (names.includes('TransactionConflictException') || names.includes('TransactionInProgressException'))
+    return true;
+  return cancellationCodes(error).includes('TransactionConflict');
+}
+
+export function isThrottling(error: unknown): boolean {
+  const names = errorNames(error);
+  return names.some((n) => THROTTLING.has(n)) || cancellationCodes(error).some((c) => THROTTLING.has(c));
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `operation`, retrying with full jitter when DynamoDB reports a write conflict or throttling.
+ * Out of attempts: conflicts become 409, throttling 503 (SPEC §0: never a 500 for contention).
+ * Any other error (including condition failures, which carry business meaning) passes straight through.
+ */
+export async function retryContention<T>(
+  operation: () => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const base = options.baseDelayMs ?? 20;
+  const sleep = options.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const conflict = isWriteConflict(error);
+      const throttled = !conflict && isThrottling(error);
+      if (!conflict && !throttled) throw error;
+      if (attempt >= attempts) {
+        if (throttled) throw new ServiceUnavailable('The database is busy, retry later.', 1);
+        throw new Conflict('Too many concurrent changes to the same data, retry later.');
+      }
+      await sleep(Math.random() * base * 2 ** attempt);
+    }
+  }
+}
+
+/** What ElectroDB's `transaction.write(...).go()` resolves to. */
+export interface TransactionOutcome {
+  canceled: boolean;
+  data: { rejected: boolean; code: string }[];
+}
+
+/** Thrown for a cancelled transaction whose reasons are contention, so `retryContention` retries it. */
+export class TransactionContention extends Error {
+  constructor(readonly codes: string[]) {
+    super(`Transaction cancelled by contention: ${codes.join(', ')}`);
+    this.name = 'TransactionConflictException';
+  }
+}
+
+/**
+ * ElectroDB reports a cancelled transaction as data rather than an exception. Contention becomes an
+ * exception (so it is retried); otherwise the per-item codes are returned for the domain to interpret
+ * (`ConditionalCheckFailed` at index i means item i's condition did not hold).
+ */
+export function transactionCodes(outcome: TransactionOutcome): string[] | undefined {
+  if (!outcome.canceled) return undefined;
+  const codes = outcome.data.map((d) => d.code);
+  if (codes.some((c) => c === 'TransactionConflict' || THROTTLING.has(c))) {
+    throw new TransactionContention(codes);
+  }
+  return codes;
+}

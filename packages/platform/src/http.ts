@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import * as v from 'valibot';
+import { type Authenticator, type Principal, requireScopes, stageJwtAuthenticator } from './auth.js';
+import { BadRequest, UnsupportedMediaType, ValidationFailed } from './errors.js';
+import { envelope, mapError } from './http-errors.js';
+import {
+  dynamoIdempotencyStore,
+  fingerprintOf,
+  type IdempotencyStore,
+  type StoredResponse,
+  validateIdempotencyKey,
+} from './idempotency.js';
+import { logger } from './logger.js';
+import type { HttpRoute, RequestSchemas } from './routes.js';
+import { fieldErrors } from './validation.js';
+
+type Out<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
+
+export interface HttpRequest<R extends RequestSchemas> {
+  path: Out<R['path']>;
+  query: Out<R['query']>;
+  headers: Out<R['headers']>;
+  body: Out<R['body']>;
+  /** Set on routes whose auth is `jwt` or `service-token`. */
+  principal: Principal | undefined;
+  requestId: string;
+  event: APIGatewayProxyEventV2;
+  log: typeof logger;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HttpHandlerOptions {
+  /** Verifier for `service-token` routes, or a replacement for the stage JWKS verifier (tests). */
+  authenticate?: Authenticator;
+  idempotency?: IdempotencyStore;
+}
+
+export type ApiEvent = APIGatewayProxyEventV2;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+interface RequestState {
+  requestId: string;
+  startedAt: number;
+  log: typeof logger;
+  principal?: Principal;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+const states = new WeakMap<object, RequestState>();
+
+function stateOf(event: object): RequestState {
+  const state = states.get(event);
+  if (!state) throw new Error('request state missing: httpFrame must run first');
+  return state;
+}
+
+function respond(state: RequestState, result: HttpResult): ApiResult {
+  const hasBody = result.body !== undefined && result.status !== 204;
+  return {
+    statusCode: result.status,
+    headers: {
+      ...(hasBody ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+      ...result.headers,
+      'x-request-id': state.requestId,
+    },
+    body: hasBody ? JSON.stringify(result.body) : '',
+  };
+}
+
+/** Request id, one access log line per request, and the SPEC §0 error envelope for anything thrown. */
+function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    before: (request) => {
+      const event = request.event;
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, value] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = value;
+      event.headers = headers;
+      const incoming = headers['x-request-id'];
+      const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      states.set(event, {
+        requestId,
+        startedAt: Date.now(),
+        log: logger.createChild({ persistentKeys: { request_id: requestId, route: route.functionName } }),
+      });
+    },
+    after: (request) => {
+      const state = stateOf(request.event);
+      state.log.info('request', {
+        method: route.method,
+        path: request.event.rawPath,
+        status: request.response?.statusCode,
+        duration_ms: Date.now() - state.startedAt,
+      });
+    },
+    onError: (request) => {
+      const state = states.get(request.event) ?? {
+        requestId: randomUUID(),
+        startedAt: Date.now(),
+        log: logger,
+      };
+      const mapped = mapError(request.error);
+      if (mapped.status >= 500) state.log.error('request failed', { error: request.error as Error });
+      state.log.info('request', {
+        method: route.method,
+        path: request.event?.rawPath,
+        status: mapped.status,
+        duration_ms: Date.now() - state.startedAt,
+      });
+      request.response = respond(state, {
+        status: mapped.status,
+        body: envelope(mapped, state.requestId),
+        ...(mapped.retryAfterSeconds !== undefined
+          ? { headers: { 'retry-after': String(mapped.retryAfterSeconds) } }
+          : {}),
+      });
+    },
+  };
+}
+
+function authentication(
+  route: HttpRoute,
+  options: HttpHandlerOptions,
+): middy.MiddlewareObj<ApiEvent, ApiResult> {
+  const auth = route.auth;
+  return {
+    before: async (request) => {
+      if (auth.kind !== 'jwt' && auth.kind !== 'service-token') return;
+      const authenticate =
+        options.authenticate ?? (auth.kind === 'jwt' ? stageJwtAuthenticator() : undefined);
+      if (!authenticate) throw new Error(`route ${route.functionName} needs an authenticator`);
+      const principal = await authenticate(request.event.headers as Record<string, string | undefined>);
+      if (auth.kind === 'jwt') requireScopes(principal, auth.scopes);
+      stateOf(request.event).principal = principal;
+    },
+  };
+}
+
+/** A route with a body schema requires a JSON object body with a JSON content type. */
+function requireJsonBody(): middy.MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    before: (request) => {
+      const { body, headers } = request.event;
+      if (body === undefined || body === null || body === '') {
+        throw new BadRequest('Request body must be a JSON object.');
+      }
+      if (!JSON_CONTENT_TYPE.test(headers['content-type'] ?? '')) throw new UnsupportedMediaType();
+    },
+  };
+}
+
+function parse<S extends v.GenericSchema | undefined>(
+  schema: S,
+  input: unknown,
+  onIssues: (fields: ReturnType<typeof fieldErrors>) => Error,
+): Out<S> {
+  if (!schema) return undefined as Out<S>;
+  const result = v.safeParse(schema, input);
+  if (!result.success) throw onIssues(fieldErrors(result.issues));
+  return result.output as Out<S>;
+}
+
+/**
+ * Wraps a route's implementation in the shared middleware stack:
+ * request id → auth (401/403) → JSON body (400/415) → path/query/header validation (400) →
+ * body validation (422) → Idempotency-Key → the implementation → response shaping.
+ */
+export function httpHandler<R extends RequestSchemas>(
+  route: HttpRoute<R>,
+  implementation: (request: HttpRequest<R>) => Promise<HttpResult>,
+  options: HttpHandlerOptions = {},
+) {
+  const idempotency = route.idempotent ? (options.idempotency ?? dynamoIdempotencyStore()) : undefined;
+  const stack = middy<ApiEvent, ApiResult, Error, Context>().use(httpFrame(route as HttpRoute));
+  stack.use(authentication(route as HttpRoute, options));
+  if (route.request.body) {
+    stack.use(requireJsonBody()).use(httpJsonBodyParser());
+  }
+  return stack.handler(async (event) => {
+    const state = stateOf(event);
+    const badParameter = (fields: ReturnType<typeof fieldErrors>) =>
+      new BadRequest('Invalid request parameters.', fields);
+    const path = parse(route.request.path, event.pathParameters ?? {}, badParameter);
+    const query = parse(route.request.query, event.queryStringParameters ?? {}, badParameter);
+    const headers = parse(route.request.headers, event.headers, badParameter);
+    let body: unknown;
+    if (route.request.body) {
+      const raw: unknown = event.body;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw new BadRequest('Request body must be a JSON object.');
+      }
+      body = parse(route.request.body, raw, (fields) => new ValidationFailed(fields));
+    }
+    const request = {
+      path,
+      query,
+      headers,
+      body,
+      principal: state.principal,
+      requestId: state.requestId,
+      event,
+      log: state.log,
+    } as HttpRequest<R>;
+
+    const key = event.headers['idempotency-key'];
+    if (!idempotency || key === undefined) return respond(state, await implementation(request));
+
+    validateIdempotencyKey(key);
+    const caller = state.principal?.subject ?? event.headers['x-user-id'] ?? 'anonymous';
+    const scopedKey = `${route.functionName}#${caller}#${key}`;
+    const fingerprint = fingerprintOf([event.rawPath, event.body]);
+    const started = await idempotency.start(scopedKey, fingerprint);
+    if (started.state === 'replay') return respond(state, started.response);
+    let result: HttpResult;
+    try {
+      result = await implementation(request);
+    } catch (error) {
+      // Nothing was done, so a retry with the same key must be free to run again.
+      await idempotency.release(scopedKey).catch(() => undefined);
+      throw error;
+    }
+    const stored: StoredResponse = { status: result.status, body: result.body, headers: result.headers };
+    await idempotency.complete(scopedKey, fingerprint, stored);
+    return respond(state, result);
+  });
+}
+
+/** `{"data": ...}` success bodies used across services. */
+export const ok = (body: unknown, status = 200): HttpResult => ({ status, body });

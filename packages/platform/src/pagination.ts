@@ -1,0 +1,49 @@
+import * as v from 'valibot';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 100;
+
+/** `?limit=&cursor=` as SPEC §0 defines them; invalid values are 400s (bad query parameter). */
+export const pageQuery = {
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,3}$/, `must be an integer from 1 to ${MAX_LIMIT}`),
+      v.transform(Number),
+      v.minValue(1, `must be an integer from 1 to ${MAX_LIMIT}`),
+      v.maxValue(MAX_LIMIT, `must be an integer from 1 to ${MAX_LIMIT}`),
+    ),
+    String(DEFAULT_LIMIT),
+  ),
+  cursor: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_-]{1,4096}$/, 'is not a valid cursor'),
+      v.check((c) => decodeCursor(c) !== undefined, 'is not a valid cursor'),
+    ),
+  ),
+};
+
+/** Our cursors wrap the store's position in base64url JSON so callers treat them as opaque. */
+export function encodeCursor(position: string | null | undefined): string | null {
+  if (!position) return null;
+  return Buffer.from(JSON.stringify({ p: position }), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { p?: unknown }).p === 'string') {
+      return (parsed as { p: string }).p;
+    }
+  } catch {
+    // fall through: not ours
+  }
+  return undefined;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}

@@ -1,0 +1,98 @@
+import type * as v from 'valibot';
+
+/**
+ * Route tables are the single source of truth for every HTTP endpoint: the CDK app creates one
+ * function and one API route per entry, the local gateway serves them, and the OpenAPI document is
+ * generated from them. Handler files import their own entry to get the schemas.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type RouteAuth =
+  /** No credentials (callers identify themselves another way, e.g. stats' X-User-Id). */
+  | { kind: 'public' }
+  /** Bearer JWT from the stage's issuer, verified against its JWKS; all listed scopes required. */
+  | { kind: 'jwt'; scopes: readonly string[] }
+  /** A token the service issues itself (visits' HS256 session tokens); the handler supplies the verifier. */
+  | { kind: 'service-token' }
+  /** A signature or token the caller proves in the request itself (webhooks, provider callbacks). */
+  | { kind: 'signed' };
+
+/** What a function touches, so infrastructure grants exactly that (least privilege). */
+export interface Access {
+  table?: 'read' | 'write';
+  /** Logical queue names the function sends to. */
+  sendsTo?: readonly string[];
+  /** Logical SSM parameter names the function reads. */
+  parameters?: readonly string[];
+  /** Other capabilities: sending email, reading/writing the reports bucket. */
+  ses?: boolean;
+  bucket?: 'read' | 'write';
+}
+
+type AnySchema = v.GenericSchema;
+
+export interface RequestSchemas {
+  path?: AnySchema;
+  query?: AnySchema;
+  headers?: AnySchema;
+  body?: AnySchema;
+}
+
+export interface HttpRoute<R extends RequestSchemas = RequestSchemas> {
+  method: HttpMethod;
+  /** API Gateway syntax: `/courses/{courseId}`. */
+  path: string;
+  /** Stable PascalCase id: the CDK construct id (and so the `sam local invoke` id prefix) and the local name. */
+  functionName: string;
+  /** Repo-relative handler file exporting `handler`. */
+  handler: string;
+  summary: string;
+  auth: RouteAuth;
+  /** Honour the Idempotency-Key header (SPEC §0) for this POST. */
+  idempotent?: boolean;
+  request: R;
+  /** Response body schema per status, for the API document. `null` means no body. */
+  responses: Record<number, AnySchema | null>;
+  access: Access;
+  /** Lambda timeout override (seconds). */
+  timeoutSeconds?: number;
+}
+
+export function defineRoute<const R extends RequestSchemas>(route: HttpRoute<R>): HttpRoute<R> {
+  return route;
+}
+
+/** A Lambda fed by an SQS queue. */
+export interface QueueConsumer {
+  functionName: string;
+  handler: string;
+  summary: string;
+  /** Logical queue name (e.g. `dispatch-send`); the DLQ is `<name>-dlq`. */
+  queue: string;
+  batchSize: number;
+  /** Receives before a message moves to the DLQ (stage setting overrides locally). */
+  maxReceiveCount?: number;
+  timeoutSeconds?: number;
+  access: Access;
+}
+
+/** A Lambda run by EventBridge Scheduler. */
+export interface ScheduledJob {
+  functionName: string;
+  handler: string;
+  summary: string;
+  /** Schedule name (local: `POST /__local/schedules/{name}/run`). */
+  schedule: string;
+  timeoutSeconds?: number;
+  access: Access;
+}
+
+/** Everything one service deploys. */
+export interface ServiceDefinition {
+  name: string;
+  routes: readonly HttpRoute[];
+  consumers?: readonly QueueConsumer[];
+  schedules?: readonly ScheduledJob[];
+  /** Logical queue names the service owns. */
+  queues?: readonly string[];
+}

@@ -1,0 +1,17 @@
+/**
+ * The single table every service shares. The CDK platform construct and the local runtime both
+ * create it from this definition, and ElectroDB entities map their indexes onto these attributes.
+ */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds; DynamoDB deletes expired items (idempotency keys, claims, caches). */
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [
+    { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    { indexName: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+  ],
+} as const;
+
+export type GlobalIndexName = (typeof TABLE.globalIndexes)[number]['indexName'];
