@@ -1,0 +1,3 @@
+export * from './routes.js';
+export * from './schemas.js';
+export * as Stats from './stats.js';

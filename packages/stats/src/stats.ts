@@ -1,0 +1,78 @@
+import { Conflict, NotFound, retryContention, transactionCodes } from '@svc/platform';
+import { statsDb } from './entities.js';
+import type { CourseStats, Session, SessionInput } from './schemas.js';
+
+export interface CourseKey {
+  userId: string;
+  courseId: string;
+}
+
+const toSession = (s: Session): Session => ({
+  sessionId: s.sessionId,
+  totalModulesStudied: s.totalModulesStudied,
+  averageScore: s.averageScore,
+  timeStudied: s.timeStudied,
+});
+
+const sameSession = (a: Session, b: Session) =>
+  a.totalModulesStudied === b.totalModulesStudied &&
+  a.averageScore === b.averageScore &&
+  a.timeStudied === b.timeStudied;
+
+/** Module-weighted average; 0 when no modules were studied. Rounded to remove float noise. */
+export function weightedAverage(weightedScoreSum: number, modules: number): number {
+  if (modules <= 0) return 0;
+  return Math.round((weightedScoreSum / modules) * 1e6) / 1e6;
+}
+
+/**
+ * Stores a session and adds it to the course aggregate in one transaction. The session put is
+ * conditional on the session not existing, so a repeat of the same session is counted once:
+ * an identical repeat returns the stored session, a different body for the same id is a conflict.
+ */
+export async function recordSession(key: CourseKey, input: SessionInput, now = new Date()): Promise<Session> {
+  const db = statsDb();
+  return retryContention(async () => {
+    const outcome = await db.transaction
+      .write(({ session, courseStats }) => [
+        session.create({ ...key, ...input, createdAt: now.toISOString() }).commit(),
+        courseStats
+          .upsert(key)
+          .add({
+            sessions: 1,
+            modules: input.totalModulesStudied,
+            weightedScoreSum: input.averageScore * input.totalModulesStudied,
+            timeStudied: input.timeStudied,
+          })
+          .commit(),
+      ])
+      .go();
+    const codes = transactionCodes(outcome);
+    if (!codes) return toSession(input);
+    if (codes[0] !== 'ConditionalCheckFailed') throw new Error(`unexpected cancellation: ${codes.join(',')}`);
+    const existing = await getSession(key, input.sessionId);
+    if (!sameSession(existing, input)) {
+      throw new Conflict('A different session with this sessionId was already recorded.');
+    }
+    return existing;
+  });
+}
+
+export async function getSession(key: CourseKey, sessionId: string): Promise<Session> {
+  const { data } = await statsDb()
+    .entities.session.get({ ...key, sessionId })
+    .go({ consistent: true });
+  if (!data) throw new NotFound('Session not found.');
+  return toSession(data);
+}
+
+export async function getCourseStats(key: CourseKey): Promise<CourseStats> {
+  const { data } = await statsDb().entities.courseStats.get(key).go();
+  if (!data || !data.sessions) throw new NotFound('No sessions recorded for this course.');
+  const modules = data.modules ?? 0;
+  return {
+    totalModulesStudied: modules,
+    averageScore: weightedAverage(data.weightedScoreSum ?? 0, modules),
+    timeStudied: data.timeStudied ?? 0,
+  };
+}
