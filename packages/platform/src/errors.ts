@@ -21,8 +21,9 @@ export class DomainError extends Error {
     message: string,
     readonly fields?: FieldErrors,
     readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -68,7 +69,11 @@ export class Throttled extends DomainError {
   }
 }
 export class ServiceUnavailable extends DomainError {
-  constructor(message = 'Service temporarily unavailable, retry later.', retryAfterSeconds = 1) {
-    super('unavailable', message, undefined, retryAfterSeconds);
+  constructor(
+    message = 'Service temporarily unavailable, retry later.',
+    retryAfterSeconds = 1,
+    options?: ErrorOptions,
+  ) {
+    super('unavailable', message, undefined, retryAfterSeconds, options);
   }
 }

@@ -1,3 +1,5 @@
+// Adapters that pull in extra SDK clients are imported by subpath (`@svc/platform/queues`,
+// `@svc/platform/parameters`) so HTTP-only functions do not bundle them.
 export * from './auth.js';
 export * from './config.js';
 export * from './dynamo.js';

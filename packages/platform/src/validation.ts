@@ -6,7 +6,9 @@ export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError
   const out: FieldErrors = {};
   for (const issue of issues) {
     const key = v.getDotPath(issue) ?? '_';
-    (out[key] ??= []).push(issue.message);
+    const list = out[key] ?? [];
+    list.push(issue.message);
+    out[key] = list;
   }
   return out;
 }

@@ -1,0 +1,45 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { logger } from './logger.js';
+
+let sqs: SQSClient | undefined;
+
+/** One SQS client per container. */
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({ maxAttempts: 3 });
+  return sqs;
+}
+
+/** Sends one JSON message. Errors propagate: the caller decides whether that is a 503 or a retry. */
+export async function sendJson(queueUrl: string, body: unknown, options: { delaySeconds?: number } = {}) {
+  await sqsClient().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(body),
+      ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
+    }),
+  );
+}
+
+/** How many times SQS has handed this record out (1 on the first delivery). */
+export function receiveCount(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount ?? '1') || 1;
+}
+
+/**
+ * An SQS consumer that reports partial batch failures (Powertools batch): a record whose handler throws
+ * is returned in `batchItemFailures` and comes back after the visibility timeout; the rest are deleted.
+ * Needs ReportBatchItemFailures on the event source mapping (the CDK construct sets it).
+ */
+export function sqsConsumer(recordHandler: (record: SQSRecord, context: Context) => Promise<void>) {
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    }).catch((error: unknown) => {
+      logger.error('batch processing failed', { error: error as Error });
+      throw error;
+    });
+}
