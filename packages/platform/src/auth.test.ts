@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Authenticator, jwksAuthenticator, requireScopes, scopesOf } from './auth.js';
+
+const ISSUER = 'https://issuer.test/';
+const AUDIENCE = 'svc-test';
+
+let server: Server;
+let authenticate: Authenticator;
+let privateKey: CryptoKey;
+let publicJwk: JWK;
+let otherKey: CryptoKey;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  privateKey = pair.privateKey;
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  otherKey = (await generateKeyPair('RS256')).privateKey;
+  server = createServer((_, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [publicJwk] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  authenticate = jwksAuthenticator({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+  });
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+interface TokenOptions {
+  key?: CryptoKey;
+  issuer?: string;
+  audience?: string;
+  expiresIn?: string | number;
+  notBefore?: string | number;
+  claims?: Record<string, unknown>;
+}
+
+function token(options: TokenOptions = {}) {
+  const jwt = new SignJWT({ scope: 'a:read a:write', ...options.claims })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setSubject('user-1')
+    .setIssuer(options.issuer ?? ISSUER)
+    .setAudience(options.audience ?? AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m');
+  if (options.notBefore !== undefined) jwt.setNotBefore(options.notBefore);
+  return jwt.sign(options.key ?? privateKey);
+}
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+describe('jwksAuthenticator', () => {
+  it('accepts a valid token and reads its subject and scopes', async () => {
+    const principal = await authenticate(bearer(await token()));
+    expect(principal.subject).toBe('user-1');
+    expect([...principal.scopes].sort()).toEqual(['a:read', 'a:write']);
+  });
+
+  const rejects = async (headers: Record<string, string | undefined>) =>
+    expect(authenticate(headers)).rejects.toMatchObject({ kind: 'unauthenticated' });
+
+  it('rejects a missing header or a non-bearer scheme', async () => {
+    await rejects({});
+    await rejects({ authorization: `Basic ${Buffer.from('a:b').toString('base64')}` });
+    await rejects({ authorization: await token() });
+  });
+
+  it('rejects expired and not-yet-valid tokens', async () => {
+    await rejects(bearer(await token({ expiresIn: Math.floor(Date.now() / 1000) - 60 })));
+    await rejects(bearer(await token({ notBefore: Math.floor(Date.now() / 1000) + 3600 })));
+  });
+
+  it('rejects a wrong issuer or audience', async () => {
+    await rejects(bearer(await token({ issuer: 'https://evil.test/' })));
+    await rejects(bearer(await token({ audience: 'someone-else' })));
+  });
+
+  it('rejects a token signed by another key', async () => {
+    await rejects(bearer(await token({ key: otherKey })));
+  });
+
+  it('rejects alg none', async () => {
+    const unsigned = new UnsecuredJWT({ scope: 'a:read' })
+      .setSubject('user-1')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .encode();
+    await rejects(bearer(unsigned));
+  });
+
+  it('rejects HS256 signed with the public key material (key confusion)', async () => {
+    const secret = new TextEncoder().encode(JSON.stringify(publicJwk));
+    const forged = await new SignJWT({ scope: 'a:read' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setSubject('user-1')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(secret);
+    await rejects(bearer(forged));
+  });
+
+  it('rejects garbage', async () => {
+    await rejects(bearer('not.a.jwt'));
+    await rejects(bearer('x'.repeat(5000)));
+  });
+});
+
+describe('scopes', () => {
+  it('reads scope strings and scp/permissions arrays', () => {
+    expect([...scopesOf({ scope: 'a b', scp: ['c'], permissions: ['d', 1] })].sort()).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+  });
+
+  it('is 403 when a scope is missing', () => {
+    const principal = { subject: 's', scopes: new Set(['a']), claims: {} };
+    expect(() => requireScopes(principal, ['a'])).not.toThrow();
+    expect(() => requireScopes(principal, ['a', 'b'])).toThrow(
+      expect.objectContaining({ kind: 'forbidden' }),
+    );
+  });
+});

@@ -1,0 +1,27 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor, pageQuery } from './pagination.js';
+
+const Query = v.object(pageQuery);
+
+describe('pagination', () => {
+  it('round-trips a store position through an opaque cursor', () => {
+    const cursor = encodeCursor('eyJwayI6IngifQ');
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeCursor(cursor ?? undefined)).toBe('eyJwayI6IngifQ');
+    expect(encodeCursor(null)).toBeNull();
+  });
+
+  it('defaults the limit to 50 and caps it at 100', () => {
+    expect(v.parse(Query, {})).toEqual({ limit: 50 });
+    expect(v.parse(Query, { limit: '100' }).limit).toBe(100);
+    for (const bad of ['0', '101', '-1', '1.5', 'ten', ''])
+      expect(v.safeParse(Query, { limit: bad }).success).toBe(false);
+  });
+
+  it('refuses cursors that are not ours', () => {
+    for (const bad of ['!!!', Buffer.from('{"x":1}').toString('base64url'), 'abc']) {
+      expect(v.safeParse(Query, { cursor: bad }).success).toBe(false);
+    }
+  });
+});
