@@ -68,7 +68,7 @@ export async function getSession(key: CourseKey, sessionId: string): Promise<Ses
 
 export async function getCourseStats(key: CourseKey): Promise<CourseStats> {
   const { data } = await statsDb().entities.courseStats.get(key).go();
-  if (!data || !data.sessions) throw new NotFound('No sessions recorded for this course.');
+  if (!data?.sessions) throw new NotFound('No sessions recorded for this course.');
   const modules = data.modules ?? 0;
   return {
     totalModulesStudied: modules,
