@@ -50,6 +50,8 @@ export interface HttpRoute<R extends RequestSchemas = RequestSchemas> {
   auth: RouteAuth;
   /** Honour the Idempotency-Key header (SPEC §0) for this POST. */
   idempotent?: boolean;
+  /** A POST/PUT that takes no body on purpose (e.g. `PUT /api/visit/{id}/complete`). */
+  bodyless?: boolean;
   request: R;
   /** Response body schema per status, for the API document. `null` means no body. */
   responses: Record<number, AnySchema | null>;
