@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
+
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Authenticator, jwksAuthenticator, requireScopes, scopesOf } from './auth.js';
 
@@ -9,9 +11,9 @@ const AUDIENCE = 'svc-test';
 
 let server: Server;
 let authenticate: Authenticator;
-let privateKey: CryptoKey;
+let privateKey: SigningKey;
 let publicJwk: JWK;
-let otherKey: CryptoKey;
+let otherKey: SigningKey;
 
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256', { extractable: true });
@@ -34,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 interface TokenOptions {
-  key?: CryptoKey;
+  key?: SigningKey;
   issuer?: string;
   audience?: string;
   expiresIn?: string | number;
