@@ -1,0 +1,267 @@
+import type { Access, HttpRoute, QueueConsumer, ScheduledJob, ServiceDefinition } from '@svc/platform/routes';
+import { Duration, Stack, Tags } from 'aws-cdk-lib';
+import { HttpRoute as ApiRoute, HttpMethod, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Platform } from './platform.js';
+import { type AccessTargets, ServiceFunction } from './service-function.js';
+import {
+  deadLetterQueueName,
+  jwtEnvironment,
+  physicalQueueName,
+  settingsEnvironment,
+  upperSnake,
+} from './stage-config.js';
+
+export interface ServiceApiProps {
+  platform: Platform;
+  service: ServiceDefinition;
+}
+
+/** SQS needs time for a consumer to finish before a message reappears; AWS recommends 6 × the timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** Retries EventBridge Scheduler makes before a scheduled invocation goes to the schedule's DLQ. */
+export const SCHEDULE_RETRY_ATTEMPTS = 5;
+
+/** A source queue keeps messages 4 days; its DLQ keeps them the SQS maximum, 14, for inspection and redrive. */
+const DLQ_RETENTION = Duration.days(14);
+
+/**
+ * Everything one ServiceDefinition declares, built from the route table alone: a function and an API
+ * route per route, queues with DLQs, a function plus event source per consumer, a function plus an
+ * EventBridge Scheduler schedule per job, and alarms on every DLQ and every function.
+ */
+export class ServiceApi extends Construct {
+  readonly service: ServiceDefinition;
+  readonly functions = new Map<string, ServiceFunction>();
+  /** Logical name → source queue / its DLQ, for the queues this service owns. */
+  readonly queues = new Map<string, sqs.Queue>();
+  readonly deadLetterQueues = new Map<string, sqs.Queue>();
+  /** functionName → API route, for the routes of this service. */
+  readonly routes = new Map<string, ApiRoute>();
+  /** functionName → consumer function (invoked by an SQS event source mapping). */
+  readonly consumers = new Map<string, ServiceFunction>();
+  /** Scheduled functionName → the role EventBridge Scheduler assumes to invoke it. */
+  readonly schedulerRoles = new Map<string, iam.Role>();
+  private readonly platform: Platform;
+
+  constructor(scope: Construct, id: string, props: ServiceApiProps) {
+    super(scope, id);
+    const { platform, service } = props;
+    this.platform = platform;
+    this.service = service;
+    Tags.of(this).add('service', service.name);
+
+    for (const name of service.queues ?? []) this.addQueue(name);
+    for (const route of service.routes) this.addRoute(route);
+    for (const consumer of service.consumers ?? []) this.addConsumer(consumer);
+    for (const job of service.schedules ?? []) this.addSchedule(job);
+  }
+
+  private get stage() {
+    return this.platform.stage;
+  }
+
+  private addQueue(name: string): void {
+    if (this.platform.queues.has(name)) throw new Error(`queue "${name}" is declared by two services`);
+    const stack = Stack.of(this);
+    const sourceName = physicalQueueName(this.stage.name, name);
+    const id = pascal(name);
+
+    // The longest consumer of this queue decides how long a received message stays hidden.
+    const consumerTimeouts = (this.service.consumers ?? [])
+      .filter((c) => c.queue === name)
+      .map((c) => this.timeoutOf(c));
+    const longest = Math.max(this.stage.functions.timeoutSeconds, ...consumerTimeouts);
+    const visibility = Math.max(
+      this.stage.queues.visibilityTimeoutSeconds ?? 0,
+      VISIBILITY_TIMEOUT_FACTOR * longest,
+    );
+    const maxReceiveCount = this.maxReceiveCountOf(name);
+
+    const dlq = new sqs.Queue(this, `${id}Dlq`, {
+      queueName: physicalQueueName(this.stage.name, deadLetterQueueName(name)),
+      retentionPeriod: DLQ_RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Redrive back only to its own source queue. By ARN, not by reference: the source queue already
+      // references this DLQ, and a reference back would be a circular dependency.
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [
+          sqs.Queue.fromQueueArn(
+            this,
+            `${id}SourceRef`,
+            stack.formatArn({ service: 'sqs', resource: sourceName }),
+          ),
+        ],
+      },
+    });
+    const queue = new sqs.Queue(this, `${id}Queue`, {
+      queueName: sourceName,
+      visibilityTimeout: Duration.seconds(visibility),
+      retentionPeriod: Duration.days(4),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: dlq, maxReceiveCount },
+    });
+    this.queues.set(name, queue);
+    this.deadLetterQueues.set(name, dlq);
+    this.platform.queues.set(name, queue);
+    this.alarmOnDeadLetters(`${id}Dlq`, dlq);
+  }
+
+  private addRoute(route: HttpRoute): void {
+    const fn = this.addFunction(route, route.auth.kind === 'jwt' ? jwtEnvironment(this.stage) : {});
+    const apiRoute = new ApiRoute(this, `${route.functionName}Route`, {
+      httpApi: this.platform.httpApi,
+      routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+      integration: new HttpLambdaIntegration(`${route.functionName}Integration`, fn),
+    });
+    this.routes.set(route.functionName, apiRoute);
+  }
+
+  private addConsumer(consumer: QueueConsumer): void {
+    const queue = this.queues.get(consumer.queue);
+    if (!queue)
+      throw new Error(
+        `${consumer.functionName}: queue "${consumer.queue}" is not in service ${this.service.name}'s queues`,
+      );
+    const fn = this.addFunction(consumer, {
+      // What the consumer counts its attempts against is the queue's own redrive setting.
+      SQS_MAX_RECEIVE_COUNT: String(this.maxReceiveCountOf(consumer.queue)),
+    });
+    this.consumers.set(consumer.functionName, fn);
+    fn.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: consumer.batchSize,
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+
+  private addSchedule(job: ScheduledJob): void {
+    const id = pascal(job.schedule);
+    const dlq = new sqs.Queue(this, `${id}ScheduleDlq`, {
+      queueName: physicalQueueName(this.stage.name, `${job.schedule}-schedule-dlq`),
+      retentionPeriod: DLQ_RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    // One DLQ for "a scheduled run did not happen": undeliverable by the scheduler, or failed after Lambda's async retries.
+    const fn = this.addFunction(job, {}, dlq);
+    // Our own role (not the target's shared default) so it is scoped to this account and this job.
+    const role = new iam.Role(this, `${id}SchedulerRole`, {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: `EventBridge Scheduler invoking ${job.functionName}`,
+    });
+    this.schedulerRoles.set(job.functionName, role);
+    new Schedule(this, `${id}Schedule`, {
+      scheduleName: `svc-${this.stage.name}-${job.schedule}`,
+      description: job.summary,
+      schedule: ScheduleExpression.rate(Duration.minutes(this.stage.settings.reportIntervalMinutes)),
+      target: new LambdaInvoke(fn, {
+        role,
+        retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
+        // A late run still covers its whole window, so an hour of retrying is useful, not harmful.
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: dlq,
+      }),
+    });
+    this.deadLetterQueues.set(`${job.schedule}-schedule`, dlq);
+    this.alarmOnDeadLetters(`${id}ScheduleDlq`, dlq);
+  }
+
+  private addFunction(
+    entry: {
+      functionName: string;
+      handler: string;
+      summary: string;
+      timeoutSeconds?: number;
+      access: Access;
+    },
+    extraEnvironment: Record<string, string> = {},
+    deadLetterQueue?: sqs.IQueue,
+  ): ServiceFunction {
+    const fn = new ServiceFunction(this, {
+      stage: this.stage,
+      serviceName: this.service.name,
+      functionName: entry.functionName,
+      handler: entry.handler,
+      description: entry.summary,
+      timeoutSeconds: this.timeoutOf(entry),
+      environment: { ...settingsEnvironment(this.stage, this.platform.apiUrl), ...extraEnvironment },
+      ...(deadLetterQueue ? { deadLetterQueue } : {}),
+    });
+    fn.grantAccess(entry.access, this.accessTargets(entry.access));
+    this.functions.set(entry.functionName, fn);
+    this.alarmOnFunction(fn);
+    return fn;
+  }
+
+  private accessTargets(access: Access): AccessTargets {
+    return {
+      table: this.platform.table,
+      queues: this.platform.queues,
+      // Only asked for when needed, so stacks without a bucket user get no bucket.
+      ...(access.bucket ? { bucket: this.platform.reportsBucket() } : {}),
+    };
+  }
+
+  private timeoutOf(entry: { timeoutSeconds?: number }): number {
+    return entry.timeoutSeconds ?? this.stage.functions.timeoutSeconds;
+  }
+
+  private maxReceiveCountOf(queue: string): number {
+    const declared = (this.service.consumers ?? []).find((c) => c.queue === queue)?.maxReceiveCount;
+    return declared ?? this.stage.queues.maxReceiveCount;
+  }
+
+  private alarmOnDeadLetters(id: string, dlq: sqs.Queue): void {
+    const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
+      alarmDescription: `Messages in ${id}: a consumer gave up on them; inspect, fix, then redrive.`,
+      metric: dlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.platform.alarmTopic));
+  }
+
+  private alarmOnFunction(fn: ServiceFunction): void {
+    const metrics = { Errors: fn.metricErrors(), Throttles: fn.metricThrottles() };
+    for (const [kind, metric] of Object.entries(metrics)) {
+      const alarm = new cloudwatch.Alarm(this, `${fn.functionId}${kind}Alarm`, {
+        alarmDescription: `${fn.functionId} ${kind.toLowerCase()} (stage ${this.stage.name})`,
+        metric: metric.with({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(new SnsAction(this.platform.alarmTopic));
+    }
+  }
+}
+
+/** `task-reports` → `TaskReports` (construct ids). */
+function pascal(name: string): string {
+  return upperSnake(name)
+    .split('_')
+    .map((part) => part.charAt(0) + part.slice(1).toLowerCase())
+    .join('');
+}
