@@ -41,6 +41,11 @@ export interface HttpHandlerOptions {
   /** Verifier for `service-token` routes, or a replacement for the stage JWKS verifier (tests). */
   authenticate?: Authenticator;
   idempotency?: IdempotencyStore;
+  /**
+   * Verifier for `signed` routes. Runs where credentials are checked (before body parsing, so
+   * `event.body` is still the raw string a signature covers); throw `NotAuthenticated` to answer 401.
+   */
+  verifySigned?: (event: ApiEvent) => Promise<void>;
 }
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -133,6 +138,7 @@ function authentication(
   const auth = route.auth;
   return {
     before: async (request) => {
+      if (auth.kind === 'signed' && options.verifySigned) return options.verifySigned(request.event);
       if (auth.kind !== 'jwt' && auth.kind !== 'service-token') return;
       const authenticate =
         options.authenticate ?? (auth.kind === 'jwt' ? stageJwtAuthenticator() : undefined);
