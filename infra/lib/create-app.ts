@@ -1,7 +1,6 @@
 import type { ServiceDefinition } from '@svc/platform/routes';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { acknowledgeNagFindings } from './nag.js';
+import { acknowledgeNagFindings, nagPacks } from './nag.js';
 import { ServicesStack, stackName } from './services-stack.js';
 import { type StageOverrides, stageConfig } from './stage-config.js';
 
@@ -42,7 +41,7 @@ export function createApp(options: CreateAppOptions) {
   });
 
   if (options.nag !== false) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+    Validations.of(app).addPlugins(...nagPacks());
   }
   acknowledgeNagFindings(stack);
   return { app, stack, stage };

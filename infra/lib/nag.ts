@@ -1,4 +1,5 @@
 import { type CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { ServicesStack } from './services-stack.js';
 
@@ -91,4 +92,19 @@ export function acknowledgeNagFindings(stack: ServicesStack): void {
       );
     }
   }
+}
+
+/** The rule packs the app runs on every synth. */
+export function nagPacks(): NagPack[] {
+  return [new AwsSolutionsChecks(), new ServerlessChecks()];
+}
+
+/** Findings of every pack under `scope` that nobody acknowledged, as `<rule>: <construct paths>`. */
+export function unacknowledgedFindings(scope: IConstruct, severity: 'error' | 'warning' = 'error'): string[] {
+  return nagPacks().flatMap((pack) =>
+    pack
+      .validateScope(scope)
+      .violations.filter((v) => v.severity === severity)
+      .map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+  );
 }

@@ -169,7 +169,7 @@ export class ServiceApi extends Construct {
     new Schedule(this, `${id}Schedule`, {
       scheduleName: `svc-${this.stage.name}-${job.schedule}`,
       description: job.summary,
-      schedule: ScheduleExpression.rate(Duration.minutes(this.stage.settings.reportIntervalMinutes)),
+      schedule: ScheduleExpression.expression(rateExpression(this.stage.settings.reportIntervalMinutes)),
       target: new LambdaInvoke(fn, {
         role,
         retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
@@ -256,6 +256,11 @@ export class ServiceApi extends Construct {
       alarm.addAlarmAction(new SnsAction(this.platform.alarmTopic));
     }
   }
+}
+
+/** `rate(60 minutes)`, not CDK's `rate(1 hour)`: the form the stage setting and the local scheduler use. */
+export function rateExpression(minutes: number): string {
+  return `rate(${minutes} ${minutes === 1 ? 'minute' : 'minutes'})`;
 }
 
 /** `task-reports` → `TaskReports` (construct ids). */
