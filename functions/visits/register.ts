@@ -1,0 +1,9 @@
+import { httpHandler } from '@svc/platform';
+import { Accounts, register, visitsRuntime } from '@svc/visits';
+
+const { config, tokens } = visitsRuntime();
+
+export const handler = httpHandler(register, async ({ body }) => ({
+  status: 201,
+  body: { data: await Accounts.register(body, { tokens, startingMinutes: config.STARTING_MINUTES }) },
+}));

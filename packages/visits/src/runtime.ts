@@ -1,0 +1,43 @@
+import { type Authenticator, intFromEnv, loadConfig, NotAuthenticated, type Principal } from '@svc/platform';
+import * as v from 'valibot';
+import { accountExists } from './accounts.js';
+import {
+  type SessionTokens,
+  sessionAuthenticator,
+  sessionTokens,
+  ssmTokenSecret,
+  type TokenSecretSource,
+} from './tokens.js';
+
+export const VisitsEnv = v.object({
+  TABLE_NAME: v.pipe(v.string(), v.minLength(1)),
+  STARTING_MINUTES: intFromEnv(120),
+  /** Full SSM name of the HS256 secret (SecureString, created outside the stack). */
+  PARAM_VISITS_TOKEN_SECRET: v.pipe(v.string(), v.minLength(1)),
+});
+export type VisitsConfig = v.InferOutput<typeof VisitsEnv>;
+
+export interface VisitsRuntime {
+  config: VisitsConfig;
+  tokens: SessionTokens;
+  authenticate: Authenticator;
+}
+
+export function createVisitsRuntime(config: VisitsConfig, secret?: TokenSecretSource): VisitsRuntime {
+  const tokens = sessionTokens(secret ?? ssmTokenSecret(config.PARAM_VISITS_TOKEN_SECRET));
+  return { config, tokens, authenticate: sessionAuthenticator(tokens, accountExists) };
+}
+
+let runtime: VisitsRuntime | undefined;
+
+/** Configuration and token service, built once per container (handlers call it at module scope). */
+export function visitsRuntime(): VisitsRuntime {
+  runtime ??= createVisitsRuntime(loadConfig(VisitsEnv));
+  return runtime;
+}
+
+/** The authenticated caller's user id (protected routes always have a principal). */
+export function callerId(principal: Principal | undefined): string {
+  if (!principal) throw new NotAuthenticated();
+  return principal.subject;
+}

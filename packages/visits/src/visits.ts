@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BadRequest,
+  Conflict,
+  decodeCursor,
+  encodeCursor,
+  Forbidden,
+  NotAuthenticated,
+  NotFound,
+  type Page,
+  type RetryOptions,
+  retryContention,
+  transactionCodes,
+  ValidationFailed,
+} from '@svc/platform';
+import { VISIT_STATUSES, type VisitStatus, visitsDb } from './entities.js';
+import { isTodayOrLater, palCredit } from './rules.js';
+import type { Completion, Transaction, Visit, VisitInput } from './schemas.js';
+
+/** Many callers hit one member item at once (SPEC §1 concurrency); a few more tries than the default. */
+export const CONTENTION: RetryOptions = { attempts: 6, baseDelayMs: 25 };
+
+export type VisitItem = {
+  visitId: string;
+  memberId: string;
+  date: string;
+  minutes: number;
+  status: VisitStatus;
+  tasks: { id: string; name: string; description?: string | undefined }[];
+  palId?: string | undefined;
+  createdAt: string;
+  completedAt?: string | undefined;
+  canceledAt?: string | undefined;
+};
+
+export const toVisit = (v: VisitItem): Visit => ({
+  id: v.visitId,
+  member_id: v.memberId,
+  date: v.date,
+  minutes: v.minutes,
+  status: v.status,
+  tasks: v.tasks.map((t) => ({ id: t.id, name: t.name, description: t.description ?? null })),
+  created_at: v.createdAt,
+  ...(v.palId ? { pal_id: v.palId } : {}),
+  ...(v.completedAt ? { completed_at: v.completedAt } : {}),
+  ...(v.canceledAt ? { canceled_at: v.canceledAt } : {}),
+});
+
+type TransactionItem = {
+  transactionId: string;
+  visitId: string;
+  memberId: string;
+  palId: string;
+  minutes: number;
+  palCredit: number;
+  fee: number;
+  createdAt: string;
+};
+
+export const toTransaction = (t: TransactionItem): Transaction => ({
+  id: t.transactionId,
+  visit_id: t.visitId,
+  member_id: t.memberId,
+  pal_id: t.palId,
+  minutes: t.minutes,
+  pal_credit: t.palCredit,
+  fee: t.fee,
+  created_at: t.createdAt,
+});
+
+const budgetExceeded = () => new ValidationFailed({ minutes: ['exceeds available minutes'] });
+
+async function readVisit(visitId: string): Promise<VisitItem> {
+  const { data } = await visitsDb().entities.visit.get({ visitId }).go({ consistent: true });
+  if (!data) throw new NotFound('Visit not found.');
+  return data;
+}
+
+async function readMember(userId: string) {
+  const { data } = await visitsDb().entities.user.get({ userId }).go({ consistent: true });
+  return data;
+}
+
+/**
+ * Reserves the minutes on the member and stores the visit in one transaction. The member update is
+ * conditional on `available >= minutes` (available = minutes − reserved), so no interleaving of
+ * requests can reserve more than the balance covers.
+ */
+export async function requestVisit(memberId: string, input: VisitInput, now = new Date()): Promise<Visit> {
+  if (!isTodayOrLater(input.date, now)) throw new ValidationFailed({ date: ['must be today or later'] });
+  const item: VisitItem = {
+    visitId: randomUUID(),
+    memberId,
+    date: input.date,
+    minutes: input.minutes,
+    status: 'requested',
+    tasks: input.tasks.map((t) => ({
+      id: randomUUID(),
+      name: t.name,
+      ...(t.description !== undefined ? { description: t.description } : {}),
+    })),
+    createdAt: now.toISOString(),
+  };
+  const m = input.minutes;
+  const db = visitsDb();
+  await retryContention(async () => {
+    const outcome = await db.transaction
+      .write(({ user, visit }) => [
+        user
+          .patch({ userId: memberId })
+          .add({ reserved: m })
+          .subtract({ available: m })
+          .where(
+            ({ available, closing }, { gte, notExists }) => `${gte(available, m)} AND ${notExists(closing)}`,
+          )
+          .commit(),
+        visit.create(item).commit(),
+      ])
+      .go();
+    const codes = transactionCodes(outcome);
+    if (!codes) return;
+    if (codes[0] === 'ConditionalCheckFailed') {
+      const member = await readMember(memberId);
+      if (!member) throw new NotAuthenticated();
+      if (member.closing) throw new Conflict('This account is being deleted.');
+      throw budgetExceeded();
+    }
+    throw new Error(`unexpected visit request cancellation: ${codes.join(',')}`);
+  }, CONTENTION);
+  return toVisit(item);
+}
+
+export async function getVisit(visitId: string): Promise<Visit> {
+  return toVisit(await readVisit(visitId));
+}
+
+function requireCancellable(visit: VisitItem, memberId: string): void {
+  if (visit.memberId !== memberId)
+    throw new Forbidden('Only the member who requested a visit can cancel it.');
+  if (visit.status !== 'requested') throw new Conflict(`The visit is ${visit.status}, not requested.`);
+}
+
+/**
+ * Moves a requested visit to canceled and releases its reservation, in one transaction whose visit
+ * condition (status = requested, member = owner) makes the release happen at most once.
+ * Returns false when the visit was no longer requested (completed or canceled meanwhile).
+ */
+export async function releaseReservation(visit: VisitItem, now = new Date()): Promise<boolean> {
+  const db = visitsDb();
+  const { visitId, memberId, minutes: m } = visit;
+  return retryContention(async () => {
+    const outcome = await db.transaction
+      .write(({ visit: visits, user }) => [
+        visits
+          .patch({ visitId })
+          .set({ status: 'canceled', canceledAt: now.toISOString() })
+          .composite({ memberId, date: visit.date })
+          .where(
+            ({ status, memberId: owner }, { eq }) => `${eq(status, 'requested')} AND ${eq(owner, memberId)}`,
+          )
+          .commit(),
+        user
+          .patch({ userId: memberId })
+          .subtract({ reserved: m })
+          .add({ available: m })
+          .where(({ reserved }, { gte }) => gte(reserved, m))
+          .commit(),
+      ])
+      .go();
+    const codes = transactionCodes(outcome);
+    if (!codes) return true;
+    if (codes[0] === 'ConditionalCheckFailed') return false;
+    // A requested visit always holds its reservation; only a vanished member account gets here.
+    throw new Conflict('The visit can no longer be canceled.');
+  }, CONTENTION);
+}
+
+export async function cancelVisit(memberId: string, visitId: string, now = new Date()): Promise<Visit> {
+  const visit = await readVisit(visitId);
+  requireCancellable(visit, memberId);
+  if (!(await releaseReservation(visit, now))) {
+    // Lost a race with a completion or another cancel: answer from what the visit is now.
+    requireCancellable(await readVisit(visitId), memberId);
+    throw new Conflict('The visit is no longer requested.');
+  }
+  return toVisit({ ...visit, status: 'canceled', canceledAt: now.toISOString() });
+}
+
+/**
+ * The pal completes a visit in one transaction: visit requested → completed, member debited the full
+ * minutes (balance and reservation), pal credited minutes less the fee, and the transaction recorded
+ * once per visit plus one ledger copy for each party. The visit condition makes completion happen at
+ * most once, whatever races it.
+ */
+export async function completeVisit(palId: string, visitId: string, now = new Date()): Promise<Completion> {
+  const visit = await readVisit(visitId);
+  if (visit.memberId === palId) throw new Forbidden('You cannot complete your own visit.');
+  if (visit.status !== 'requested') throw new Conflict(`The visit is ${visit.status}, not requested.`);
+  const m = visit.minutes;
+  const split = palCredit(m);
+  const record: TransactionItem = {
+    transactionId: randomUUID(),
+    visitId,
+    memberId: visit.memberId,
+    palId,
+    minutes: m,
+    palCredit: split.palCredit,
+    fee: split.fee,
+    createdAt: now.toISOString(),
+  };
+  const completedAt = now.toISOString();
+  const db = visitsDb();
+  await retryContention(async () => {
+    const outcome = await db.transaction
+      .write(({ visit: visits, user, transaction, ledger }) => [
+        visits
+          .patch({ visitId })
+          .set({ status: 'completed', palId, completedAt })
+          .composite({ memberId: visit.memberId, date: visit.date })
+          .where(({ status }, { eq }) => eq(status, 'requested'))
+          .commit(),
+        user
+          .patch({ userId: visit.memberId })
+          .subtract({ minutes: m, reserved: m })
+          .where(({ reserved }, { gte }) => gte(reserved, m))
+          .commit(),
+        user.patch({ userId: palId }).add({ minutes: split.palCredit, available: split.palCredit }).commit(),
+        transaction.create(record).commit(),
+        ledger.create({ ownerId: visit.memberId, role: 'member', ...record }).commit(),
+        ledger.create({ ownerId: palId, role: 'pal', ...record }).commit(),
+      ])
+      .go();
+    const codes = transactionCodes(outcome);
+    if (!codes) return;
+    if (codes[0] === 'ConditionalCheckFailed' || codes[3] === 'ConditionalCheckFailed') {
+      throw new Conflict('The visit is no longer requested.');
+    }
+    if (codes[2] === 'ConditionalCheckFailed') throw new NotAuthenticated();
+    // The member's reservation is gone only if its account was deleted, which cancels the visit first.
+    throw new Conflict('The visit can no longer be completed.');
+  }, CONTENTION);
+
+  const [member, pal] = await Promise.all([readMember(visit.memberId), readMember(palId)]);
+  return {
+    transaction: toTransaction(record),
+    visit: toVisit({ ...visit, status: 'completed', palId, completedAt }),
+    member: { id: visit.memberId, minutes: member?.minutes ?? 0 },
+    pal: { id: palId, minutes: pal?.minutes ?? 0 },
+  };
+}
+
+// ---- lists ----------------------------------------------------------------------------------------
+
+const POSITION = /^(\d{4}-\d{2}-\d{2})\|([0-9a-f-]{36})$/;
+const LEDGER_POSITION = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\|([0-9a-f-]{36})$/;
+const badCursor = () => new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
+
+function position(cursor: string | undefined, pattern: RegExp): [string, string] | undefined {
+  if (cursor === undefined) return undefined;
+  const match = pattern.exec(decodeCursor(cursor) ?? '');
+  if (!match?.[1] || !match[2]) throw badCursor();
+  return [match[1], match[2]];
+}
+
+export interface VisitFilter {
+  status?: VisitStatus | undefined;
+  member_id?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+const byDate = (a: VisitItem, b: VisitItem) =>
+  a.date < b.date ? -1 : a.date > b.date ? 1 : a.visitId < b.visitId ? -1 : a.visitId > b.visitId ? 1 : 0;
+
+/**
+ * Visits soonest first. Each filter is one Query on its own index (status; member; member and
+ * status); with no filter the three status partitions are merged. The cursor is the last (date, id)
+ * returned, so every page starts strictly after it on whichever index serves the filter.
+ */
+export async function listVisits(filter: VisitFilter): Promise<Page<Visit>> {
+  const after = position(filter.cursor, POSITION);
+  const start = after ? { date: after[0], visitId: after[1] } : undefined;
+  const take = filter.limit + 1;
+  const q = visitsDb().entities.visit.query;
+  const run = async (query: {
+    gt(k: { date: string; visitId: string }): { go(o: { limit: number }): Promise<{ data: VisitItem[] }> };
+    go(o: { limit: number }): Promise<{ data: VisitItem[] }>;
+  }) => (await (start ? query.gt(start) : query).go({ limit: take })).data;
+
+  let items: VisitItem[];
+  if (filter.member_id && filter.status) {
+    items = await run(q.byMemberStatus({ memberId: filter.member_id, status: filter.status }));
+  } else if (filter.member_id) {
+    items = await run(q.byMember({ memberId: filter.member_id }));
+  } else if (filter.status) {
+    items = await run(q.byStatus({ status: filter.status }));
+  } else {
+    const parts = await Promise.all(VISIT_STATUSES.map((status) => run(q.byStatus({ status }))));
+    items = parts.flat().sort(byDate);
+  }
+  const pageItems = items.slice(0, filter.limit);
+  const last = pageItems.at(-1);
+  return {
+    data: pageItems.map(toVisit),
+    next_cursor: items.length > filter.limit && last ? encodeCursor(`${last.date}|${last.visitId}`) : null,
+  };
+}
+
+/** The caller's transactions as member or pal, newest first: one Query on the caller's ledger. */
+export async function listTransactions(
+  userId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<Transaction>> {
+  const before = position(page.cursor, LEDGER_POSITION);
+  const query = visitsDb().entities.ledger.query.byOwner({ ownerId: userId });
+  const { data } = await (before ? query.lt({ createdAt: before[0], transactionId: before[1] }) : query).go({
+    order: 'desc',
+    limit: page.limit + 1,
+  });
+  const items = data.slice(0, page.limit);
+  const last = items.at(-1);
+  return {
+    data: items.map(toTransaction),
+    next_cursor:
+      data.length > page.limit && last ? encodeCursor(`${last.createdAt}|${last.transactionId}`) : null,
+  };
+}
