@@ -1,1 +1,3 @@
-export {};
+export * as Dispatch from './messages.js';
+export * from './routes.js';
+export * from './schemas.js';

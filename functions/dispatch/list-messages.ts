@@ -1,0 +1,7 @@
+import { Dispatch, listMessages } from '@svc/dispatch';
+import { httpHandler } from '@svc/platform';
+
+export const handler = httpHandler(listMessages, async ({ query }) => ({
+  status: 200,
+  body: await Dispatch.listMessages({ toNumber: query.to_number, limit: query.limit, cursor: query.cursor }),
+}));

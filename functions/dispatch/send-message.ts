@@ -1,0 +1,12 @@
+import { Dispatch, sendMessage } from '@svc/dispatch';
+import { loadApiConfig } from '@svc/dispatch/config';
+import { sqsMessageQueue } from '@svc/dispatch/queue';
+import { httpHandler } from '@svc/platform';
+
+const config = loadApiConfig();
+const queue = sqsMessageQueue(config.QUEUE_URL_DISPATCH_SEND);
+
+export const handler = httpHandler(sendMessage, async ({ body, principal }) => ({
+  status: 202,
+  body: await Dispatch.submitMessage(body, { queue, createdBy: principal?.subject }),
+}));

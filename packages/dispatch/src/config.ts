@@ -1,0 +1,90 @@
+import { intFromEnv, loadConfig } from '@svc/platform';
+import * as v from 'valibot';
+
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const positiveInt = (fallback: number) => v.pipe(intFromEnv(fallback), v.minValue(1));
+
+export interface ProviderSetting {
+  name: string;
+  url: string;
+  weight: number;
+}
+
+/** `provider1:30,provider2:70` → [{name, weight}], rejecting malformed entries. */
+export function parseWeights(raw: string): { name: string; weight: number }[] {
+  const entries = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const match = /^([a-z][a-z0-9_-]*):(\d{1,6})$/i.exec(part);
+      if (!match?.[1] || match[2] === undefined) throw new Error(`bad provider weight "${part}"`);
+      return { name: match[1], weight: Number(match[2]) };
+    });
+  if (entries.length === 0) throw new Error('no providers');
+  if (new Set(entries.map((e) => e.name)).size !== entries.length)
+    throw new Error('a provider is listed twice');
+  if (entries.every((e) => e.weight === 0)) throw new Error('every weight is 0');
+  return entries;
+}
+
+const ApiEnv = v.object({ QUEUE_URL_DISPATCH_SEND: nonEmpty });
+export type ApiConfig = v.InferOutput<typeof ApiEnv>;
+
+const CallbackEnv = v.object({ PARAM_DISPATCH_CALLBACK_SECRET: nonEmpty });
+export type CallbackConfig = v.InferOutput<typeof CallbackEnv>;
+
+const SenderEnv = v.object({
+  PROVIDER_WEIGHTS: v.pipe(
+    v.optional(v.string(), 'provider1:30,provider2:70'),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return parseWeights(dataset.value);
+      } catch (error) {
+        addIssue({ message: (error as Error).message });
+        return NEVER;
+      }
+    }),
+  ),
+  PROVIDER_TIMEOUT_MS: positiveInt(3000),
+  CALLBACK_BASE_URL: v.pipe(v.string(), v.url()),
+  PARAM_DISPATCH_CALLBACK_SECRET: nonEmpty,
+  SQS_MAX_RECEIVE_COUNT: positiveInt(3),
+  /** Consecutive failures that open a provider's breaker, and how long it stays open. */
+  BREAKER_FAILURE_THRESHOLD: positiveInt(3),
+  BREAKER_OPEN_SECONDS: positiveInt(30),
+});
+
+export interface SenderConfig {
+  providers: ProviderSetting[];
+  timeoutMs: number;
+  callbackBaseUrl: string;
+  callbackSecretParameter: string;
+  maxReceiveCount: number;
+  breaker: { failureThreshold: number; openMs: number };
+}
+
+/** Every provider named in PROVIDER_WEIGHTS needs `<NAME>_URL` (PROVIDER1_URL for provider1). */
+export function loadSenderConfig(env: Record<string, string | undefined> = process.env): SenderConfig {
+  const base = loadConfig(SenderEnv, env);
+  const providers = base.PROVIDER_WEIGHTS.map(({ name, weight }) => {
+    const variable = `${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
+    const url = env[variable];
+    if (!url || !URL.canParse(url)) throw new Error(`Invalid configuration:\n  ${variable}: must be a URL`);
+    return { name, url, weight };
+  });
+  return {
+    providers,
+    timeoutMs: base.PROVIDER_TIMEOUT_MS,
+    callbackBaseUrl: base.CALLBACK_BASE_URL.replace(/\/+$/, ''),
+    callbackSecretParameter: base.PARAM_DISPATCH_CALLBACK_SECRET,
+    maxReceiveCount: base.SQS_MAX_RECEIVE_COUNT,
+    breaker: { failureThreshold: base.BREAKER_FAILURE_THRESHOLD, openMs: base.BREAKER_OPEN_SECONDS * 1000 },
+  };
+}
+
+export const loadApiConfig = (env: Record<string, string | undefined> = process.env): ApiConfig =>
+  loadConfig(ApiEnv, env);
+
+export const loadCallbackConfig = (env: Record<string, string | undefined> = process.env): CallbackConfig =>
+  loadConfig(CallbackEnv, env);

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import {
+  decodeCursor,
+  encodeCursor,
+  isConditionFailure,
+  NotAuthenticated,
+  NotFound,
+  type Page,
+  ServiceUnavailable,
+  ValidationFailed,
+} from '@svc/platform';
+import { verifyCallbackToken } from './callback-token.js';
+import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
+import type { MessageQueue } from './queue.js';
+import type {
+  AcceptedMessage,
+  DeliveryStatusInput,
+  MessageInput,
+  MessageSummary,
+  MessageView,
+} from './schemas.js';
+import { countSegments } from './segments.js';
+
+export const SUPPRESSED_MESSAGE = 'was reported invalid by a provider; messages to it are refused';
+
+export async function isSuppressed(toNumber: string): Promise<boolean> {
+  const { data } = await dispatchDb().entities.suppression.get({ toNumber }).go();
+  return data !== null;
+}
+
+export interface SubmitOptions {
+  queue: MessageQueue;
+  /** The caller's token subject, kept for audit. */
+  createdBy?: string | undefined;
+  now?: Date;
+}
+
+/**
+ * Stores the message as `queued` and puts its id on the send queue. When the queue refuses, the stored
+ * message is marked `failed` (it was never handed to anyone) and the caller gets a 503 to retry;
+ * nothing is lost silently and nothing is sent twice.
+ */
+export async function submitMessage(input: MessageInput, options: SubmitOptions): Promise<AcceptedMessage> {
+  if (await isSuppressed(input.to_number)) {
+    throw new ValidationFailed({ to_number: [SUPPRESSED_MESSAGE] });
+  }
+  const now = (options.now ?? new Date()).toISOString();
+  const { segments, encoding } = countSegments(input.message);
+  const id = randomUUID();
+  const messages = dispatchDb().entities.message;
+  await messages
+    .create({
+      id,
+      toNumber: input.to_number,
+      message: input.message,
+      segments,
+      encoding,
+      createdAt: now,
+      updatedAt: now,
+      status: 'queued',
+      history: [{ status: 'queued', at: now }],
+      attempts: 0,
+      ...(options.createdBy ? { createdBy: options.createdBy } : {}),
+    })
+    .go();
+  try {
+    await options.queue.enqueue({ id });
+  } catch (error) {
+    const at = new Date().toISOString();
+    await messages
+      .patch({ id })
+      .set({ status: 'failed', updatedAt: at })
+      .append({ history: [{ status: 'failed', at, detail: 'could not be queued for sending; not sent' }] })
+      .where((a, op) => op.eq(a.status, 'queued'))
+      .go()
+      .catch(() => undefined);
+    throw new ServiceUnavailable('The message could not be queued; retry later.', 5, { cause: error });
+  }
+  return {
+    id,
+    to_number: input.to_number,
+    message: input.message,
+    status: 'queued',
+    segments,
+    encoding,
+    created_at: now,
+  };
+}
+
+/** History in time order (a provider's callback may be recorded before the sender records `sent`). */
+function orderedHistory(history: readonly HistoryEntry[]): MessageView['history'] {
+  return [...history]
+    .map((h, i) => ({ h, i }))
+    .sort((x, y) => (x.h.at < y.h.at ? -1 : x.h.at > y.h.at ? 1 : x.i - y.i))
+    .map(({ h }) => ({
+      status: h.status,
+      at: h.at,
+      ...(h.provider ? { provider: h.provider } : {}),
+      ...(h.detail ? { detail: h.detail } : {}),
+    }));
+}
+
+function toSummary(m: MessageItem): MessageSummary {
+  return {
+    id: m.id,
+    to_number: m.toNumber,
+    message: m.message,
+    status: m.status,
+    segments: m.segments,
+    encoding: m.encoding,
+    provider: m.provider ?? null,
+    provider_message_id: m.providerMessageId ?? null,
+    created_at: m.createdAt,
+    updated_at: m.updatedAt,
+  };
+}
+
+export function toView(m: MessageItem): MessageView {
+  return { ...toSummary(m), history: orderedHistory(m.history) };
+}
+
+export async function findMessage(id: string): Promise<MessageItem | undefined> {
+  const { data } = await dispatchDb().entities.message.get({ id }).go({ consistent: true });
+  return data ?? undefined;
+}
+
+export async function getMessage(id: string): Promise<MessageView> {
+  const message = await findMessage(id);
+  if (!message) throw new NotFound('Message not found.');
+  return toView(message);
+}
+
+export interface ListOptions {
+  toNumber?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first: one Query on gsi1 (one number) or gsi2 (every message). */
+export async function listMessages(options: ListOptions): Promise<Page<MessageSummary>> {
+  const messages = dispatchDb().entities.message;
+  const page = { limit: options.limit, order: 'desc' as const, cursor: decodeCursor(options.cursor) ?? null };
+  const result = options.toNumber
+    ? await messages.query.byNumber({ toNumber: options.toNumber }).go(page)
+    : await messages.query.recent({ feed: 'all' }).go(page);
+  return { data: result.data.map(toSummary), next_cursor: encodeCursor(result.cursor) };
+}
+
+export interface DeliveryStatusResult {
+  id: string;
+  status: MessageItem['status'];
+  /** False for a duplicate or late callback: nothing was changed. */
+  changed: boolean;
+}
+
+/**
+ * A provider's report on a message our signed callback URL names. Statuses only move forward:
+ * the update is conditional on the message being `sending` or `sent` and on the provider message id
+ * matching the one recorded (or none recorded yet: the callback overtook the sender's own write).
+ * `invalid` also suppresses the number for every later send.
+ */
+export async function applyDeliveryStatus(
+  messageId: string,
+  input: DeliveryStatusInput,
+  now = new Date(),
+): Promise<DeliveryStatusResult> {
+  const db = dispatchDb();
+  const message = await findMessage(messageId);
+  const unknown = () => new NotFound('Unknown message_id.');
+  if (!message) throw unknown();
+  if (message.providerMessageId !== undefined && message.providerMessageId !== input.message_id)
+    throw unknown();
+  // Never accepted by a provider (queued, or failed before any provider took it): no provider can report on it.
+  if (message.providerMessageId === undefined && message.status !== 'sending') throw unknown();
+
+  const at = now.toISOString();
+  let status = message.status;
+  let changed = false;
+  try {
+    await db.entities.message
+      .patch({ id: messageId })
+      .set({ status: input.status, providerMessageId: input.message_id, updatedAt: at })
+      .append({
+        history: [{ status: input.status, at, ...(message.provider ? { provider: message.provider } : {}) }],
+      })
+      .where(
+        (a, op) =>
+          `(${op.eq(a.status, 'sending')} OR ${op.eq(a.status, 'sent')}) AND ` +
+          `(${op.notExists(a.providerMessageId)} OR ${op.eq(a.providerMessageId, input.message_id)})`,
+      )
+      .go();
+    status = input.status;
+    changed = true;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const current = await findMessage(messageId);
+    if (!current || (current.providerMessageId ?? input.message_id) !== input.message_id) throw unknown();
+    status = current.status;
+  }
+  if (status === 'invalid' && input.status === 'invalid') {
+    // Idempotent, and also done for a duplicate callback in case the first one stopped halfway.
+    await db.entities.suppression
+      .upsert({ toNumber: message.toNumber })
+      .set({
+        reason: 'reported invalid by a provider',
+        messageId,
+        createdAt: at,
+        ...(message.provider ? { provider: message.provider } : {}),
+      })
+      .go();
+  }
+  return { id: messageId, status, changed };
+}
+
+/** The callback route: the token must have been made with our secret for the message it names. */
+export async function receiveDeliveryStatus(
+  token: string | undefined,
+  secret: string,
+  input: DeliveryStatusInput,
+  now = new Date(),
+): Promise<DeliveryStatusResult> {
+  const messageId = verifyCallbackToken(secret, token);
+  if (!messageId) throw new NotAuthenticated('Missing or invalid callback token.');
+  return applyDeliveryStatus(messageId, input, now);
+}

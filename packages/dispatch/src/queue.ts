@@ -1,0 +1,25 @@
+import { sendJson } from '@svc/platform/queues';
+import * as v from 'valibot';
+
+/** The body of a `dispatch-send` SQS message: only the id; the message itself lives in the table. */
+export const SendJob = v.object({ id: v.pipe(v.string(), v.uuid()) });
+export type SendJob = v.InferOutput<typeof SendJob>;
+
+/** Port: hands a stored message to the sender. */
+export interface MessageQueue {
+  enqueue(job: SendJob): Promise<void>;
+}
+
+export function sqsMessageQueue(queueUrl: string): MessageQueue {
+  return { enqueue: (job) => sendJson(queueUrl, job) };
+}
+
+/** A record body that is not a SendJob (poison) is undefined. */
+export function parseSendJob(body: string): SendJob | undefined {
+  try {
+    const parsed = v.safeParse(SendJob, JSON.parse(body));
+    return parsed.success ? parsed.output : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { isConditionFailure, type Logger, logger } from '@svc/platform';
+import type { BreakerPhase, CircuitBreaker } from './breaker.js';
+import { dispatchDb, type MessageItem } from './entities.js';
+import { findMessage, isSuppressed } from './messages.js';
+import { providerOrder, type SmsProvider, type Weighted } from './providers.js';
+import type { SendJob } from './queue.js';
+
+export interface SenderDeps {
+  providers: readonly SmsProvider[];
+  weights: readonly Weighted[];
+  breaker: CircuitBreaker;
+  callbackUrl(messageId: string): Promise<string>;
+  /** SQS receives before the DLQ (the queue's maxReceiveCount). */
+  maxReceiveCount: number;
+  /** How long a claim keeps other senders away: longer than every provider call put together. */
+  leaseMs: number;
+  now?: () => number;
+  random?: () => number;
+  log?: Logger;
+}
+
+/**
+ * What became of one delivery of a send job.
+ * - `sent`: a provider accepted it now.
+ * - `done`: nothing to do (already accepted by a provider, or the message does not exist).
+ * - `suppressed`: the number was reported invalid meanwhile; marked failed without a provider call.
+ * - `busy`: another sender holds a live claim; retry later (it may crash).
+ * - `retry`: every provider failed; the message stays `sending` without a claim, to be retried.
+ * - `failed`: every provider failed on the last receive; the message is `failed` and goes to the DLQ.
+ */
+export type SendOutcome = 'sent' | 'done' | 'suppressed' | 'busy' | 'retry' | 'failed';
+
+/** Outcomes whose SQS record must be reported failed (so SQS redelivers it, or moves it to the DLQ). */
+export const RETRY_OUTCOMES: ReadonlySet<SendOutcome> = new Set(['busy', 'retry', 'failed']);
+
+const messages = () => dispatchDb().entities.message;
+
+type Claim = { message: MessageItem; token: string } | { outcome: SendOutcome };
+
+/**
+ * The only way to a provider call: a conditional write that moves the message to `sending` under a new
+ * claim token. It succeeds for a `queued` message, a `sending` one whose lease ran out (its sender
+ * died or gave up), and a `failed` one no provider ever accepted (a DLQ replay). Anything a provider
+ * accepted has a `providerMessageId` and can never be claimed again.
+ */
+async function claim(id: string, now: number, leaseMs: number): Promise<Claim> {
+  const token = randomUUID();
+  const at = new Date(now).toISOString();
+  try {
+    const { data } = await messages()
+      .patch({ id })
+      .set({ status: 'sending', claimToken: token, claimExpiresAt: now + leaseMs, updatedAt: at })
+      .add({ attempts: 1 })
+      .append({ history: [{ status: 'sending', at }] })
+      .where(
+        (a, op) =>
+          `${op.eq(a.status, 'queued')} OR ` +
+          `(${op.eq(a.status, 'sending')} AND (${op.notExists(a.claimExpiresAt)} OR ${op.lt(a.claimExpiresAt, now)})) OR ` +
+          `(${op.eq(a.status, 'failed')} AND ${op.notExists(a.providerMessageId)})`,
+      )
+      .go({ response: 'all_new' });
+    return { message: data as MessageItem, token };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+  const current = await findMessage(id);
+  if (!current || current.providerMessageId !== undefined) return { outcome: 'done' };
+  if (current.status === 'sending') return { outcome: 'busy' };
+  return { outcome: 'done' };
+}
+
+/** Ends a claim: only its holder may, and only while the message is still `sending`. */
+async function finish(
+  id: string,
+  token: string,
+  at: string,
+  update: { status: 'sending' | 'failed'; detail: string },
+): Promise<boolean> {
+  try {
+    await messages()
+      .patch({ id })
+      .set({ status: update.status, updatedAt: at })
+      .remove(['claimToken', 'claimExpiresAt'])
+      .append({ history: [{ status: update.status, at, detail: update.detail }] })
+      .where((a, op) => `${op.eq(a.claimToken, token)} AND ${op.eq(a.status, 'sending')}`)
+      .go();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+async function markSent(
+  message: MessageItem,
+  token: string,
+  provider: string,
+  providerMessageId: string,
+  at: string,
+  log: Logger,
+): Promise<void> {
+  const entry = { status: 'sent' as const, at, provider };
+  try {
+    await messages()
+      .patch({ id: message.id })
+      .set({ status: 'sent', provider, providerMessageId, updatedAt: at })
+      .remove(['claimToken', 'claimExpiresAt'])
+      .append({ history: [entry] })
+      .where((a, op) => `${op.eq(a.claimToken, token)} AND ${op.eq(a.status, 'sending')}`)
+      .go();
+    return;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+  // The provider's callback got here first and already moved the message on: record who sent it.
+  try {
+    await messages()
+      .patch({ id: message.id })
+      .set({ provider })
+      .remove(['claimToken', 'claimExpiresAt'])
+      .append({ history: [entry] })
+      .where((a, op) => `${op.eq(a.providerMessageId, providerMessageId)} AND ${op.notExists(a.provider)}`)
+      .go();
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    log.error('provider accepted a message whose claim was lost', {
+      message_id: message.id,
+      provider,
+      provider_message_id: providerMessageId,
+    });
+  }
+}
+
+/** Handles one delivery of a send job. Never throws for provider trouble; the outcome says what to do. */
+export async function processSendJob(
+  job: SendJob,
+  receiveCount: number,
+  deps: SenderDeps,
+): Promise<SendOutcome> {
+  const now = deps.now ?? Date.now;
+  const log = (deps.log ?? logger).createChild({ persistentKeys: { message_id: job.id } });
+  const claimed = await claim(job.id, now(), deps.leaseMs);
+  if ('outcome' in claimed) {
+    log.info('send job needs no call', { outcome: claimed.outcome, receive_count: receiveCount });
+    return claimed.outcome;
+  }
+  const { message, token } = claimed;
+
+  if (await isSuppressed(message.toNumber)) {
+    await finish(message.id, token, new Date(now()).toISOString(), {
+      status: 'failed',
+      detail: 'the number was reported invalid; not sent',
+    });
+    return 'suppressed';
+  }
+
+  const names = deps.weights.map((w) => w.name);
+  const phases = await deps.breaker.phases(names, now());
+  const order = providerOrder(deps.weights, (name) => phases.get(name) === 'open', deps.random);
+  const byName = new Map(deps.providers.map((p) => [p.name, p]));
+  const callbackUrl = await deps.callbackUrl(message.id);
+  const failures: string[] = [];
+
+  for (const name of order) {
+    const provider = byName.get(name);
+    if (!provider) continue;
+    const phase: BreakerPhase = phases.get(name) ?? 'closed';
+    if (phase === 'half-open' && !(await deps.breaker.tryProbe(name, now()))) {
+      failures.push(`${name} skipped (recovering; another sender is probing it)`);
+      continue;
+    }
+    const result = await provider.send({ toNumber: message.toNumber, message: message.message, callbackUrl });
+    if (result.kind === 'accepted') {
+      await markSent(message, token, name, result.messageId, new Date(now()).toISOString(), log);
+      await deps.breaker.recordSuccess(name, now()).catch((error: unknown) => {
+        log.warn('breaker update failed', { provider: name, error: error as Error });
+      });
+      log.info('message sent', { provider: name, provider_message_id: result.messageId });
+      return 'sent';
+    }
+    failures.push(`${name} ${result.detail}`);
+    log.warn('provider call failed', { provider: name, kind: result.kind, detail: result.detail });
+    if (result.kind === 'unavailable') {
+      await deps.breaker.recordFailure(name, now()).catch((error: unknown) => {
+        log.warn('breaker update failed', { provider: name, error: error as Error });
+      });
+    }
+  }
+
+  const at = new Date(now()).toISOString();
+  const summary = failures.join('; ') || 'no provider configured';
+  if (receiveCount >= deps.maxReceiveCount) {
+    await finish(message.id, token, at, {
+      status: 'failed',
+      detail: `all providers failed on the last attempt (${receiveCount}): ${summary}`,
+    });
+    log.error('message failed for good; moving to the DLQ', { receive_count: receiveCount, failures });
+    return 'failed';
+  }
+  await finish(message.id, token, at, {
+    status: 'sending',
+    detail: `attempt ${receiveCount} failed, will retry: ${summary}`,
+  });
+  return 'retry';
+}
