@@ -1,0 +1,18 @@
+import { logger } from '@svc/platform';
+import { Reports, sqsReportQueue } from '@svc/tasks';
+import { plannerConfig } from '@svc/tasks/config';
+import type { ScheduledEvent } from 'aws-lambda';
+
+/**
+ * Run by EventBridge Scheduler (and locally by the local scheduler). The event carries nothing the
+ * planner needs: the window comes from the stored cursor, so a late or repeated invocation is safe.
+ */
+export const handler = async (event: Partial<ScheduledEvent> = {}) => {
+  const { REPORT_INTERVAL_MINUTES } = plannerConfig();
+  const outcome = await Reports.planReports({
+    queue: sqsReportQueue(),
+    intervalMinutes: REPORT_INTERVAL_MINUTES,
+  });
+  logger.info('report run planned', { invocation: event.id, ...outcome });
+  return outcome;
+};

@@ -1,0 +1,103 @@
+import { defineRoute, type QueueConsumer, type ScheduledJob, type ServiceDefinition } from '@svc/platform';
+import { ErrorBody } from '@svc/platform/openapi-shapes';
+import { REPORT_SCHEDULE } from './reports.js';
+import {
+  ListReportsQuery,
+  ReportDocument,
+  ReportPage,
+  ReportPath,
+  UserPath,
+  WebhookAccepted,
+  WebhookInput,
+  WindowQuery,
+} from './schemas.js';
+
+/** Logical name of the report fan-out queue (DLQ `task-reports-dlq`). */
+export const REPORT_QUEUE = 'task-reports';
+/** Logical SSM parameter holding the optional webhook signing secret. */
+export const WEBHOOK_SECRET_PARAMETER = 'tasks-webhook-secret';
+
+const readReports = { kind: 'jwt', scopes: ['tasks:read'] } as const;
+
+export const receiveWebhook = defineRoute({
+  method: 'POST',
+  path: '/webhook',
+  functionName: 'TasksWebhook',
+  handler: 'functions/tasks/webhook.ts',
+  summary: 'Receive a created/updated/deleted task event from the todo app',
+  auth: { kind: 'signed' },
+  request: { body: WebhookInput },
+  responses: {
+    202: WebhookAccepted,
+    400: ErrorBody,
+    401: ErrorBody,
+    404: ErrorBody,
+    409: ErrorBody,
+    415: ErrorBody,
+    422: ErrorBody,
+  },
+  access: { table: 'write', parameters: [WEBHOOK_SECRET_PARAMETER] },
+});
+
+export const listReports = defineRoute({
+  method: 'GET',
+  path: '/task-reports',
+  functionName: 'TasksListReports',
+  handler: 'functions/tasks/list-reports.ts',
+  summary: 'Stored report summaries, newest first (optionally for one user)',
+  auth: readReports,
+  request: { query: ListReportsQuery },
+  responses: { 200: ReportPage, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+  access: { table: 'read' },
+});
+
+export const getReport = defineRoute({
+  method: 'GET',
+  path: '/task-reports/{id}',
+  functionName: 'TasksGetReport',
+  handler: 'functions/tasks/get-report.ts',
+  summary: 'One stored report document',
+  auth: readReports,
+  request: { path: ReportPath },
+  responses: { 200: ReportDocument, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+  access: { table: 'read', bucket: 'read' },
+});
+
+export const getUserReport = defineRoute({
+  method: 'GET',
+  path: '/users/{userId}/task-report',
+  functionName: 'TasksGetUserReport',
+  handler: 'functions/tasks/get-user-report.ts',
+  summary: 'A report for any window of up to 31 days, computed on demand and not stored',
+  auth: readReports,
+  request: { path: UserPath, query: WindowQuery },
+  responses: { 200: ReportDocument, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+  access: { table: 'read' },
+});
+
+export const planReportsJob: ScheduledJob = {
+  functionName: 'TasksPlanReports',
+  handler: 'functions/tasks/plan-reports.ts',
+  summary: 'Claim the next report window and enqueue one message per user with something to report',
+  schedule: REPORT_SCHEDULE,
+  timeoutSeconds: 300,
+  access: { table: 'write', sendsTo: [REPORT_QUEUE] },
+};
+
+export const generateReportConsumer: QueueConsumer = {
+  functionName: 'TasksGenerateReport',
+  handler: 'functions/tasks/generate-report.ts',
+  summary: "Build one user's report for a window, store it in S3 and index it",
+  queue: REPORT_QUEUE,
+  batchSize: 10,
+  timeoutSeconds: 60,
+  access: { table: 'write', bucket: 'write' },
+};
+
+export const tasksService: ServiceDefinition = {
+  name: 'tasks',
+  routes: [receiveWebhook, listReports, getReport, getUserReport],
+  consumers: [generateReportConsumer],
+  schedules: [planReportsJob],
+  queues: [REPORT_QUEUE],
+};

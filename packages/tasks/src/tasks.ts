@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { BadRequest, Conflict, NotFound, retryContention, transactionCodes } from '@svc/platform';
+import type { EntityItem } from 'electrodb';
+import { type TaskEntity, tasksDb, USER_SHARDS } from './entities.js';
+import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookInput } from './schemas.js';
+
+type TaskItem = EntityItem<typeof TaskEntity>;
+
+export interface WebhookOutcome {
+  /** False when the event was a redelivery, a repeat, or older than the task's last applied event. */
+  applied: boolean;
+}
+
+const isEventName = (name: string): name is WebhookEventName =>
+  (WEBHOOK_EVENTS as readonly string[]).includes(name);
+
+/** Digest of what a `created` event says, so a redelivery is recognised byte-for-byte in meaning. */
+function createdDigest(input: WebhookInput): string {
+  const { userId, id, content, isCompleted } = input.metadata;
+  return createHash('sha256')
+    .update(JSON.stringify([input.timestamp, userId, id, content, isCompleted]))
+    .digest('base64url');
+}
+
+export function shardOf(userId: string): string {
+  const n = createHash('sha256').update(userId).digest().readUInt32BE(0) % USER_SHARDS;
+  return String(n);
+}
+
+const isOpen = (t: { isCompleted: boolean; deletedAt?: string | undefined } | undefined) =>
+  t !== undefined && !t.isCompleted && !t.deletedAt;
+
+/** The task after an `updated` or `deleted` event at `at` (the caller checked it is not stale). */
+function next(current: TaskItem, input: WebhookInput, event: 'updated' | 'deleted'): TaskItem {
+  if (event === 'deleted') return { ...current, deletedAt: input.timestamp, lastEventAt: input.timestamp };
+  const { content, isCompleted } = input.metadata;
+  // Completing sets completedAt to the event time; a repeat "still completed" keeps the first one.
+  let completedAt: string | undefined;
+  if (isCompleted)
+    completedAt = current.isCompleted ? (current.completedAt ?? input.timestamp) : input.timestamp;
+  return { ...current, content, isCompleted, completedAt, lastEventAt: input.timestamp };
+}
+
+/**
+ * Applies one webhook event (SPEC §2). The task is read, the new state computed, and written whole
+ * with a condition on the `lastEventAt` that was read, in one transaction with the user's activity
+ * counter. A concurrent writer makes the condition fail and the event is re-evaluated against the new
+ * state, so ordering is decided by event timestamps, never by arrival order.
+ */
+export async function applyWebhookEvent(input: WebhookInput, now = new Date()): Promise<WebhookOutcome> {
+  if (!isEventName(input.event)) {
+    throw new BadRequest('Unknown event.', { event: [`must be one of ${WEBHOOK_EVENTS.join(', ')}`] });
+  }
+  const event = input.event;
+  const db = tasksDb();
+  const { userId, id } = input.metadata;
+
+  for (let attempt = 0; ; attempt++) {
+    const { data: current } = await db.entities.task.get({ taskId: id }).go({ consistent: true });
+
+    if (current && current.userId !== userId) {
+      throw new Conflict('This task id belongs to another user.', { 'metadata.userId': ['does not match'] });
+    }
+    if (event === 'created') {
+      if (current) {
+        if (current.createdDigest === createdDigest(input)) return { applied: false };
+        throw new Conflict('A different task with this id was already created.');
+      }
+    } else {
+      if (!current) throw new NotFound('Task not found.');
+      // Older than what was applied: accepted and ignored (ties apply; re-applying is idempotent).
+      if (input.timestamp < current.lastEventAt) return { applied: false };
+      if (current.deletedAt) {
+        if (event === 'deleted') return { applied: false };
+        throw new Conflict('The task was deleted.');
+      }
+    }
+
+    const after: TaskItem =
+      event === 'created'
+        ? {
+            taskId: id,
+            userId,
+            content: input.metadata.content,
+            isCompleted: input.metadata.isCompleted,
+            createdAt: input.timestamp,
+            completedAt: input.metadata.isCompleted ? input.timestamp : undefined,
+            lastEventAt: input.timestamp,
+            createdDigest: createdDigest(input),
+          }
+        : next(current as TaskItem, input, event);
+    const openDelta = Number(isOpen(after)) - Number(isOpen(current ?? undefined));
+
+    const written = await retryContention(async () => {
+      const outcome = await db.transaction
+        .write(({ task, taskUser }) => [
+          current
+            ? task
+                .put(after)
+                .where(
+                  (a, op) =>
+                    `${op.eq(a.lastEventAt, current.lastEventAt)} AND ${op.lte(a.lastEventAt, input.timestamp)}`,
+                )
+                .commit()
+            : task.create(after).commit(),
+          taskUser
+            .upsert({ userId, shard: shardOf(userId) })
+            .add({ openTasks: openDelta })
+            .set({ touchedAt: now.toISOString() })
+            .commit(),
+        ])
+        .go();
+      const codes = transactionCodes(outcome);
+      if (!codes) return true;
+      if (codes[0] === 'ConditionalCheckFailed') return false;
+      throw new Error(`unexpected cancellation: ${codes.join(',')}`);
+    });
+    if (written) return { applied: true };
+    // Someone else changed the task between our read and write: decide again on the fresh state.
+    if (attempt >= 10) throw new Conflict('Too many concurrent changes to this task, retry later.');
+  }
+}
+
+export async function getTask(taskId: string) {
+  const { data } = await tasksDb().entities.task.get({ taskId }).go({ consistent: true });
+  return data ?? undefined;
+}
