@@ -113,23 +113,32 @@ async function markSent(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
   }
-  // The provider's callback got here first and already moved the message on: record who sent it.
-  try {
-    await messages()
-      .patch({ id: message.id })
-      .set({ provider })
-      .remove(['claimToken', 'claimExpiresAt'])
-      .append({ history: [entry] })
-      .where((a, op) => `${op.eq(a.providerMessageId, providerMessageId)} AND ${op.notExists(a.provider)}`)
-      .go();
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    log.error('provider accepted a message whose claim was lost', {
-      message_id: message.id,
-      provider,
-      provider_message_id: providerMessageId,
-    });
+  // The provider's callback got here first and already moved the message on: record who sent it,
+  // with `sent` placed before the callback's entry (it did happen first).
+  const current = await findMessage(message.id);
+  if (current?.providerMessageId === providerMessageId && current.provider === undefined) {
+    const history = [...current.history];
+    let index = history.length;
+    while (index > 0 && history[index - 1]?.status !== 'sending') index--;
+    const next = history[index];
+    history.splice(index, 0, { ...entry, at: next && next.at < at ? next.at : at });
+    try {
+      await messages()
+        .patch({ id: message.id })
+        .set({ provider, history })
+        .remove(['claimToken', 'claimExpiresAt'])
+        .where((a, op) => `${op.eq(a.providerMessageId, providerMessageId)} AND ${op.notExists(a.provider)}`)
+        .go();
+      return;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
+  log.error('provider accepted a message whose claim was lost', {
+    message_id: message.id,
+    provider,
+    provider_message_id: providerMessageId,
+  });
 }
 
 /** Handles one delivery of a send job. Never throws for provider trouble; the outcome says what to do. */
