@@ -21,7 +21,7 @@ describe('sender against DynamoDB Local', () => {
     expect(stored).toMatchObject({
       status: 'sent',
       provider: 'provider2',
-      provider_message_id: (p2.calls[0]?.result as { messageId: string }).messageId,
+      provider_message_id: (p2.calls[0]?.result as { messageId?: string } | undefined)?.messageId,
     });
     expect(stored.history.map((h) => h.status)).toEqual(['queued', 'sending', 'sent']);
     expect(stored.history[2]?.provider).toBe('provider2');
