@@ -1,4 +1,4 @@
-import { type Authenticator, bearerToken, NotAuthenticated } from '@svc/platform';
+import { type Authenticator, bearerToken, NotAuthenticated, ServiceUnavailable } from '@svc/platform';
 import { readParameter } from '@svc/platform/parameters';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Token } from './schemas.js';
@@ -6,11 +6,16 @@ import type { Token } from './schemas.js';
 /** Port: where the HS256 signing secret comes from (SSM in AWS and locally; a fixed value in unit tests). */
 export type TokenSecretSource = () => Promise<string>;
 
-/** The SSM SecureString adapter, cached for a minute per container so a rotated secret is picked up. */
+/**
+ * The SSM SecureString adapter, cached for a minute per container so a rotated secret is picked up.
+ * A read failure is a 503 that names no parameter (callers need not learn our configuration).
+ */
 export const ssmTokenSecret =
   (parameterName: string): TokenSecretSource =>
   () =>
-    readParameter(parameterName, 60);
+    readParameter(parameterName, 60).catch((error: unknown) => {
+      throw new ServiceUnavailable('Sign-in is temporarily unavailable, retry later.', 5, { cause: error });
+    });
 
 export const TOKEN_TTL_SECONDS = 24 * 3600;
 const ISSUER = 'svc-visits';
