@@ -1,5 +1,6 @@
 import { dynamo } from '@svc/platform';
 import { Entity, Service } from 'electrodb';
+import { VISIT_STATUSES } from './rules.js';
 
 /**
  * One account. `available` is always `minutes − reserved`, kept in every write, so a budget check is a
@@ -43,9 +44,6 @@ export const EmailEntity = new Entity({
     },
   },
 });
-
-export const VISIT_STATUSES = ['requested', 'completed', 'canceled'] as const;
-export type VisitStatus = (typeof VISIT_STATUSES)[number];
 
 /**
  * A visit, read by id from the table. The three indexes make every list filter a Query sorted by

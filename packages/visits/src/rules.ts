@@ -1,5 +1,8 @@
 /** Pure business rules of visits, kept apart from storage so they are tested on their own. */
 
+export const VISIT_STATUSES = ['requested', 'completed', 'canceled'] as const;
+export type VisitStatus = (typeof VISIT_STATUSES)[number];
+
 /** The pal gets the minutes less a 15% overhead, rounded half up: 30 → 26 (fee 4), 1 → 1 (fee 0). */
 export function palCredit(minutes: number): { palCredit: number; fee: number } {
   const credit = Math.floor((minutes * 85 + 50) / 100);

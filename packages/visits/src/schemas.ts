@@ -1,6 +1,6 @@
 import { isoDate, pageQuery, uuid } from '@svc/platform';
 import * as v from 'valibot';
-import { VISIT_STATUSES } from './entities.js';
+import { VISIT_STATUSES } from './rules.js';
 
 const text = (what: string, max: number) =>
   v.pipe(

@@ -13,8 +13,8 @@ import {
   transactionCodes,
   ValidationFailed,
 } from '@svc/platform';
-import { VISIT_STATUSES, type VisitStatus, visitsDb } from './entities.js';
-import { isTodayOrLater, palCredit } from './rules.js';
+import { visitsDb } from './entities.js';
+import { isTodayOrLater, palCredit, VISIT_STATUSES, type VisitStatus } from './rules.js';
 import type { Completion, Transaction, Visit, VisitInput } from './schemas.js';
 
 /** Many callers hit one member item at once (SPEC §1 concurrency); a few more tries than the default. */
