@@ -20,6 +20,11 @@ export const TaskEntity = new Entity({
     deletedAt: { type: 'string' },
     /** Timestamp of the newest event applied; older events change nothing. */
     lastEventAt: { type: 'string', required: true },
+    /**
+     * completedAt when completed (else createdAt): the completions index's sort key. ElectroDB wants
+     * every composite of a conditional index on every write, and completedAt is absent on open tasks.
+     */
+    completionKey: { type: 'string', required: true },
     /** Digest of the `created` payload, so a redelivery (202) is told from a different task (409). */
     createdDigest: { type: 'string', required: true },
   },
@@ -38,8 +43,8 @@ export const TaskEntity = new Entity({
       index: 'gsi2',
       condition: (t) => t.isCompleted === true && !t.deletedAt && typeof t.completedAt === 'string',
       pk: { field: 'gsi2pk', composite: ['userId'], casing: 'none' },
-      // completedAt alone so `between` on it is exact at both ends (ties are fine in a GSI).
-      sk: { field: 'gsi2sk', composite: ['completedAt'], casing: 'none' },
+      // The completion time alone so `between` on it is exact at both ends (ties are fine in a GSI).
+      sk: { field: 'gsi2sk', composite: ['completionKey'], casing: 'none' },
     },
   },
 });

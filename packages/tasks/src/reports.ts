@@ -65,7 +65,7 @@ export async function buildReport(userId: string, period: Period): Promise<Repor
     all((cursor) =>
       tasks.query
         .completedByUser({ userId })
-        .between({ completedAt: period.start }, { completedAt: period.end })
+        .between({ completionKey: period.start }, { completionKey: period.end })
         .go({ cursor, pages: 1 }),
     ),
   ]);

@@ -86,9 +86,11 @@ export async function applyWebhookEvent(input: WebhookInput, now = new Date()): 
             createdAt: input.timestamp,
             completedAt: input.metadata.isCompleted ? input.timestamp : undefined,
             lastEventAt: input.timestamp,
+            completionKey: input.timestamp,
             createdDigest: createdDigest(input),
           }
         : next(current as TaskItem, input, event);
+    after.completionKey = after.completedAt ?? after.createdAt;
     const openDelta = Number(isOpen(after)) - Number(isOpen(current ?? undefined));
 
     const written = await retryContention(async () => {
