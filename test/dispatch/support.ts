@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BreakerPhase, CircuitBreaker } from '@svc/dispatch/breaker';
 import { submitMessage } from '@svc/dispatch/messages';
 import { toE164 } from '@svc/dispatch/phone';
 import type { SmsProvider, SmsRequest, SmsResult } from '@svc/dispatch/providers';
 import type { MessageQueue, SendJob } from '@svc/dispatch/queue';
 import type { SenderDeps } from '@svc/dispatch/sender';
+import type { SQSEvent } from 'aws-lambda';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 /** A queue that only remembers what it was given. */
 export function memoryQueue(): MessageQueue & { jobs: SendJob[] } {
@@ -101,4 +105,106 @@ export async function queuedMessage(text = 'hello', toNumber = uniqueNumber()) {
   const queue = memoryQueue();
   const accepted = await submitMessage({ to_number: toNumber, message: text }, { queue });
   return { ...accepted, job: queue.jobs[0] as SendJob };
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A JWKS issuer for the stage settings, so the handlers' real authenticator checks our tokens. */
+export async function startIssuer() {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'dispatch-test', alg: 'ES256', use: 'sig' };
+  const server = createServer((_, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  const url = await listen(server);
+  const issuer = 'https://issuer.dispatch.test/';
+  const audience = 'svc-dispatch-test';
+  Object.assign(process.env, {
+    JWT_ISSUER: issuer,
+    JWT_AUDIENCE: audience,
+    JWT_JWKS_URL: `${url}/jwks.json`,
+  });
+  return {
+    token: (scope: string, sub = 'client-1') =>
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: 'ES256', kid: 'dispatch-test' })
+        .setSubject(sub)
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type HttpMode = 'ok' | 'down' | 'slow';
+
+/** Two SMS providers over HTTP (SPEC §5 API) with a switchable mode and a log of every call. */
+export async function startProviderServer() {
+  const modes: Record<string, HttpMode> = { provider1: 'ok', provider2: 'ok' };
+  const calls: { provider: string; body: Record<string, string>; status: number; messageId?: string }[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d: Buffer) => {
+      raw += d.toString();
+    });
+    req.on('end', () => {
+      const provider = (req.url ?? '').split('/')[1] ?? '';
+      const body = JSON.parse(raw || '{}') as Record<string, string>;
+      const answer = (status: number, payload: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(payload));
+      };
+      const mode = modes[provider] ?? 'down';
+      if (mode === 'down') {
+        calls.push({ provider, body, status: 500 });
+        return answer(500, { error: 'down' });
+      }
+      if (mode === 'slow') {
+        calls.push({ provider, body, status: 0 });
+        return void setTimeout(() => answer(200, { message_id: randomUUID() }), 2_000);
+      }
+      const messageId = randomUUID();
+      calls.push({ provider, body, status: 200, messageId });
+      answer(200, { message_id: messageId });
+    });
+  });
+  const url = await listen(server);
+  return {
+    url,
+    modes,
+    calls,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An SQS event of `dispatch-send` records, as Lambda delivers it. */
+export function sqsEvent(records: { body: string; receiveCount?: number }[]): SQSEvent {
+  return {
+    Records: records.map(({ body, receiveCount }) => ({
+      messageId: randomUUID(),
+      receiptHandle: `handle-${randomUUID()}`,
+      body,
+      attributes: {
+        ApproximateReceiveCount: String(receiveCount ?? 1),
+        SentTimestamp: String(Date.now()),
+        SenderId: 'AIDAEXAMPLE',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:svc-test-dispatch-send',
+      awsRegion: 'us-east-1',
+    })),
+  };
 }
