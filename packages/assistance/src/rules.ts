@@ -37,26 +37,35 @@ export const normalizeTopic = (topic: string) => topic.trim().toLowerCase();
 
 const channelNames = () => CHANNELS.map((c) => c.type);
 
-const DestinationShape = v.looseObject({ channel: v.string('channel must be a string') });
+const DestinationShape = v.looseObject(
+  { channel: v.string('channel must be a string') },
+  'a fallback must be an object',
+);
 
-const RuleShape = v.looseObject({
-  topic: v.pipe(
-    v.string('topic must be a string'),
-    v.trim(),
-    v.minLength(1, 'topic must not be empty'),
-    v.maxLength(100, 'topic must be at most 100 characters'),
-  ),
-  channel: v.string('channel must be a string'),
-  fallback: v.optional(DestinationShape),
-});
+const RuleShape = v.looseObject(
+  {
+    topic: v.pipe(
+      v.string('topic must be a string'),
+      v.trim(),
+      v.minLength(1, 'topic must not be empty'),
+      v.maxLength(100, 'topic must be at most 100 characters'),
+    ),
+    channel: v.string('channel must be a string'),
+    fallback: v.optional(DestinationShape),
+  },
+  'each rule must be an object',
+);
 
-const RulesDocument = v.object({
-  rules: v.pipe(
-    v.array(RuleShape, 'rules must be a list'),
-    v.minLength(1, 'at least one rule is needed'),
-    v.maxLength(200, 'at most 200 rules'),
-  ),
-});
+const RulesDocument = v.object(
+  {
+    rules: v.pipe(
+      v.array(v.unknown(), 'rules must be a list'),
+      v.minLength(1, 'at least one rule is needed'),
+      v.maxLength(200, 'at most 200 rules'),
+    ),
+  },
+  'the rules document must be an object with a "rules" list',
+);
 
 export class InvalidRules extends Error {
   constructor(readonly problems: string[]) {
@@ -96,8 +105,17 @@ export function parseRules(document: unknown): RoutingRules {
   }
   const problems: string[] = [];
   const rules: RoutingRule[] = [];
-  shape.output.rules.forEach((raw, index) => {
+  shape.output.rules.forEach((candidate, index) => {
     const where = `rules.${index}`;
+    const parsed = v.safeParse(RuleShape, candidate);
+    if (!parsed.success) {
+      for (const issue of parsed.issues) {
+        const path = v.getDotPath(issue);
+        problems.push(`${where}${path ? `.${path}` : ''}: ${issue.message}`);
+      }
+      return;
+    }
+    const raw = parsed.output;
     const destination = destinationOf(raw, where, problems);
     let fallback: Destination | undefined;
     if (raw.fallback) {
