@@ -1,8 +1,6 @@
 import { dynamo } from '@svc/platform';
 import { Entity, type EntityItem, Service } from 'electrodb';
-
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'invalid'] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+import { MESSAGE_STATUSES } from './statuses.js';
 
 /**
  * One SMS. Its own partition (get by id is one GetItem); `gsi1` lists a number's messages and `gsi2`

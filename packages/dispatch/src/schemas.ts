@@ -1,8 +1,8 @@
 import { pageQuery, uuid } from '@svc/platform';
 import * as v from 'valibot';
-import { MESSAGE_STATUSES } from './entities.js';
 import { toE164 } from './phone.js';
 import { countSegments, MAX_SEGMENTS } from './segments.js';
+import { MESSAGE_STATUSES } from './statuses.js';
 
 const phoneNumber = (what: string) =>
   v.pipe(
