@@ -318,7 +318,7 @@ export async function listReports(query: {
     : reports.query.byTime({ everyone: 'all' });
   const page = await base
     .where((a, op) => op.eq(a.status, 'stored'))
-    .go({ order: 'desc', limit: query.limit, cursor: decodeCursor(query.cursor) ?? null, pages: 'all' });
+    .go({ order: 'desc', limit: query.limit, cursor: decodeCursor(query.cursor) ?? null });
   return { data: page.data.map(summaryOf), next_cursor: encodeCursor(page.cursor) };
 }
 
