@@ -1,6 +1,7 @@
 import { type CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { anyKmsKeyArn } from './service-function.js';
 import type { ServicesStack } from './services-stack.js';
 
 /**
@@ -12,6 +13,8 @@ export function acknowledgeNagFindings(stack: ServicesStack): void {
     Validations.of(scope).acknowledge({ id, reason });
   const arnOf = (construct: IConstruct) =>
     `<${Stack.of(construct).resolve((construct.node.defaultChild as CfnResource).logicalId)}.Arn>`;
+  // Region and account are literals when the stack has an env (cdk CLI sets CDK_DEFAULT_REGION), tokens otherwise.
+  const nagString = (value: unknown) => renderLikeNag(Stack.of(stack).resolve(value));
   const { platform } = stack;
 
   ack(
@@ -21,7 +24,7 @@ export function acknowledgeNagFindings(stack: ServicesStack): void {
   );
   ack(
     stack,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+    `AwsSolutions-IAM5[Resource::${nagString(anyKmsKeyArn(stack))}]`,
     'The aws/ssm key id is unknown at synth; Decrypt is limited by kms:ViaService=ssm and the PARAMETER_ARN encryption context.',
   );
 
@@ -92,6 +95,19 @@ export function acknowledgeNagFindings(stack: ServicesStack): void {
       );
     }
   }
+}
+
+/** A resolved CloudFormation value as cdk-nag prints it in finding ids: `{Ref: X}` → `<X>`, joins flattened. */
+function renderLikeNag(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(renderLikeNag).join(separator);
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)} as a cdk-nag finding id`);
 }
 
 /** The rule packs the app runs on every synth. */

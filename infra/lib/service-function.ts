@@ -17,6 +17,10 @@ import {
   type StageConfig,
 } from './stage-config.js';
 
+/** Every KMS key of the stack's account and region: the aws/ssm key's id is not known at synth. */
+export const anyKmsKeyArn = (stack: Stack) =>
+  stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+
 /** The monorepo root: handler paths in route tables are relative to it, and esbuild resolves from it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -165,7 +169,7 @@ export class ServiceFunction extends NodejsFunction {
       this.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['kms:Decrypt'],
-          resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+          resources: [anyKmsKeyArn(stack)],
           conditions: {
             StringEquals: {
               'kms:ViaService': `ssm.${stack.region}.amazonaws.com`,

@@ -23,6 +23,15 @@ describe('cdk-nag (AwsSolutions + Serverless)', () => {
     });
   }
 
+  it('matches its acknowledgements when the stack has a concrete account and region (cdk CLI sets them)', () => {
+    const { stack } = synthStage('dev', {
+      services: [...services, fixtureService],
+      overrides: { env: { account: '123456789012', region: 'eu-west-1' } },
+    });
+    expect(stack.region).toBe('eu-west-1');
+    expect(unacknowledged(stack, 'error')).toEqual([]);
+  });
+
   it('runs during synth and fails it on a finding nobody acknowledged', () => {
     // createApp directly: synthStage has already synthesized (Template.fromStack) before we could add anything.
     const context = { stage: 'dev', ...NO_BUNDLING };
