@@ -10,6 +10,7 @@ import {
 import * as v from 'valibot';
 import { tasksDb, USER_SHARDS } from './entities.js';
 import type { ReportJob, ReportQueue, ReportStore } from './ports.js';
+import { REPORT_SCHEDULE } from './routes.js';
 import {
   type Period,
   type ReportDocument,
@@ -18,8 +19,6 @@ import {
   type ReportTask,
 } from './schemas.js';
 
-/** The schedule's name: EventBridge Scheduler's schedule and the local `/__local/schedules/{name}/run`. */
-export const REPORT_SCHEDULE = 'task-reports';
 
 /** S3 object name of a stored report (SPEC §2). */
 export const objectKeyFor = (userId: string, period: Period) =>

@@ -1,6 +1,5 @@
-import { defineRoute, type QueueConsumer, type ScheduledJob, type ServiceDefinition } from '@svc/platform';
+import { defineRoute, type QueueConsumer, type ScheduledJob, type ServiceDefinition } from '@svc/platform/routes';
 import { ErrorBody } from '@svc/platform/openapi-shapes';
-import { REPORT_SCHEDULE } from './reports.js';
 import {
   ListReportsQuery,
   ReportDocument,
@@ -12,6 +11,8 @@ import {
   WindowQuery,
 } from './schemas.js';
 
+/** The report schedule's name: EventBridge Scheduler's schedule and the local `/__local/schedules/{name}/run`. */
+export const REPORT_SCHEDULE = 'task-reports';
 /** Logical name of the report fan-out queue (DLQ `task-reports-dlq`). */
 export const REPORT_QUEUE = 'task-reports';
 /** Logical SSM parameter holding the optional webhook signing secret. */

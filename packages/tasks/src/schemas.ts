@@ -1,4 +1,4 @@
-import { pageQuery } from '@svc/platform';
+import { pageQuery } from '@svc/platform/pagination';
 import * as v from 'valibot';
 
 /** The most a report window may span (on-demand reports), in milliseconds. */
