@@ -19,7 +19,6 @@ import {
   type ReportTask,
 } from './schemas.js';
 
-
 /** S3 object name of a stored report (SPEC §2). */
 export const objectKeyFor = (userId: string, period: Period) =>
   `task_report_${userId}_${period.start}_${period.end}.json`;

@@ -1,5 +1,10 @@
-import { defineRoute, type QueueConsumer, type ScheduledJob, type ServiceDefinition } from '@svc/platform/routes';
 import { ErrorBody } from '@svc/platform/openapi-shapes';
+import {
+  defineRoute,
+  type QueueConsumer,
+  type ScheduledJob,
+  type ServiceDefinition,
+} from '@svc/platform/routes';
 import {
   ListReportsQuery,
   ReportDocument,
