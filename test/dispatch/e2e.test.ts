@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueNumber } from './support.js';
+
+/**
+ * Through the local gateway (SPEC §6): real handlers, local SQS with 2 s visibility and 3 receives
+ * before the DLQ, the fake providers and their callbacks. Runs when the global setup started the stack.
+ */
+const BASE = process.env.LOCAL_GATEWAY_URL ?? '';
+
+interface SmsCall {
+  provider: string;
+  to_number: string;
+  message: string;
+  callback_url: string;
+  status_code: number;
+  message_id?: string;
+}
+
+let token = '';
+
+async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any };
+}
+
+const provider = (name: 'provider1' | 'provider2', mode: 'ok' | 'down' | 'flaky', callback = 'delivered') =>
+  http('POST', `/__local/providers/${name}`, { mode, callback });
+
+const send = (to_number: string, message = 'hello', headers: Record<string, string> = {}) =>
+  http('POST', '/messages', { to_number, message }, headers);
+
+const message = (id: string) => http('GET', `/messages/${id}`);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const statusIs = (id: string, ...statuses: string[]) =>
+  until(`${id} to be ${statuses.join('|')}`, async () => {
+    const res = await message(id);
+    return statuses.includes(res.body?.status) ? res.body : undefined;
+  });
+
+async function smsCallsFor(id: string): Promise<SmsCall[]> {
+  const outbox = await http('GET', '/__local/outbox');
+  return (outbox.body.sms as SmsCall[]).filter((c) => c.callback_url?.includes(id));
+}
+
+const acceptedCalls = async (id: string) => (await smsCallsFor(id)).filter((c) => c.status_code === 200);
+
+describe.skipIf(!BASE)('dispatch end to end through the local gateway', () => {
+  beforeAll(async () => {
+    const issued = await http('POST', '/__local/token', {
+      scope: 'messages:send messages:read',
+      sub: 'dispatch-e2e',
+    });
+    token = issued.body.access_token;
+    await provider('provider1', 'ok');
+    await provider('provider2', 'ok');
+  });
+
+  afterAll(async () => {
+    await provider('provider1', 'ok');
+    await provider('provider2', 'ok');
+  });
+
+  it('queues, sends through a provider and records its delivery callback', async () => {
+    const res = await send('(415) 555-2671', 'Hello from e2e');
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({
+      to_number: '+14155552671',
+      status: 'queued',
+      segments: 1,
+      encoding: 'GSM-7',
+    });
+    const done = await statusIs(res.body.id, 'delivered');
+    expect(done.history.map((h: { status: string }) => h.status)).toEqual([
+      'queued',
+      'sending',
+      'sent',
+      'delivered',
+    ]);
+    const calls = await acceptedCalls(res.body.id);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ to_number: '+14155552671', message: 'Hello from e2e' });
+    expect(done).toMatchObject({ provider: calls[0]?.provider, provider_message_id: calls[0]?.message_id });
+  });
+
+  it('fails over to provider2 while provider1 is down', async () => {
+    await provider('provider1', 'down');
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, async () => (await send(uniqueNumber())).body.id),
+    );
+    for (const id of ids) {
+      const done = await statusIs(id, 'delivered');
+      expect(done.provider).toBe('provider2');
+      expect(await acceptedCalls(id)).toHaveLength(1);
+    }
+    await provider('provider1', 'ok');
+  });
+
+  it('marks a message failed into the DLQ when both are down, and a redrive after recovery delivers it once', async () => {
+    await provider('provider1', 'down');
+    await provider('provider2', 'down');
+    const { body } = await send(uniqueNumber(), 'outage');
+    const failed = await statusIs(body.id, 'failed');
+    expect(failed.history.at(-1).detail).toMatch(/last attempt/);
+    const dlq = await until('the DLQ to hold it', async () => {
+      const queues = await http('GET', '/__local/queues');
+      return queues.body['dispatch-send']?.dlq >= 1 ? queues.body['dispatch-send'] : undefined;
+    });
+    expect(dlq.dlq).toBeGreaterThanOrEqual(1);
+    expect(await acceptedCalls(body.id)).toHaveLength(0);
+
+    await provider('provider1', 'ok');
+    await provider('provider2', 'ok');
+    expect((await http('POST', '/__local/queues/dispatch-send/redrive')).status).toBe(200);
+    await statusIs(body.id, 'delivered');
+    // Give any duplicate a chance to show up before counting.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await acceptedCalls(body.id)).toHaveLength(1);
+    const history = (await message(body.id)).body.history.map((h: { status: string }) => h.status);
+    expect(history.slice(-3)).toEqual(['sending', 'sent', 'delivered']);
+  }, 60_000);
+
+  it('changes nothing for duplicate and late callbacks, and refuses forged ones', async () => {
+    const { body } = await send(uniqueNumber());
+    await statusIs(body.id, 'delivered');
+    const [call] = await acceptedCalls(body.id);
+    const callbackPath = (call?.callback_url ?? '').replace(/^https?:\/\/[^/]+/, '');
+    const duplicate = await http('POST', callbackPath, { status: 'delivered', message_id: call?.message_id });
+    expect(duplicate).toMatchObject({ status: 200, body: { changed: false, status: 'delivered' } });
+    const late = await http('POST', callbackPath, { status: 'failed', message_id: call?.message_id });
+    expect(late).toMatchObject({ status: 200, body: { changed: false, status: 'delivered' } });
+    const forged = await http('POST', `/messages/delivery_status?token=${body.id}.${'A'.repeat(43)}`, {
+      status: 'failed',
+      message_id: call?.message_id,
+    });
+    expect(forged.status).toBe(401);
+    const missing = await http('POST', '/messages/delivery_status', {
+      status: 'failed',
+      message_id: call?.message_id,
+    });
+    expect(missing.status).toBe(401);
+    expect((await message(body.id)).body.status).toBe('delivered');
+  });
+
+  it('suppresses a number a provider reports invalid', async () => {
+    await provider('provider1', 'ok', 'invalid');
+    await provider('provider2', 'ok', 'invalid');
+    const number = uniqueNumber();
+    const { body } = await send(number);
+    await statusIs(body.id, 'invalid');
+    await provider('provider1', 'ok', 'delivered');
+    await provider('provider2', 'ok', 'delivered');
+    const refused = await send(number);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.errors).toHaveProperty('to_number');
+  });
+
+  it('answers a repeated Idempotency-Key with the first message and sends it once', async () => {
+    const key = randomUUID();
+    const number = uniqueNumber();
+    const first = await send(number, 'once', { 'idempotency-key': key });
+    const again = await send(number, 'once', { 'idempotency-key': key });
+    expect(again.body).toEqual(first.body);
+    await statusIs(first.body.id, 'delivered');
+    const listed = await http('GET', `/messages?to_number=${encodeURIComponent(number)}`);
+    expect(listed.body.data).toHaveLength(1);
+  });
+
+  it('hands 100 messages sent at once to a provider exactly once each, with a flaky provider', async () => {
+    await provider('provider1', 'flaky');
+    const sends = await Promise.all(Array.from({ length: 100 }, (_, i) => send(uniqueNumber(), `bulk ${i}`)));
+    expect(sends.every((s) => s.status === 202)).toBe(true);
+    const ids = sends.map((s) => s.body.id as string);
+    await until(
+      'all 100 to be sent',
+      async () => {
+        const states = await Promise.all(ids.map(async (id) => (await message(id)).body.status));
+        return states.every((s) => s === 'sent' || s === 'delivered') ? true : undefined;
+      },
+      45_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_500));
+    const outbox = (await http('GET', '/__local/outbox')).body.sms as SmsCall[];
+    for (const id of ids) {
+      expect(
+        outbox.filter((c) => c.status_code === 200 && c.callback_url.includes(id)),
+        id,
+      ).toHaveLength(1);
+    }
+    await provider('provider1', 'ok');
+  }, 90_000);
+});
