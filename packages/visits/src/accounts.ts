@@ -80,7 +80,9 @@ export async function register(
 /** Wrong email and wrong password are answered alike, in about the same time. */
 export async function startSession(input: SessionInput, deps: { tokens: SessionTokens }): Promise<Token> {
   const db = visitsDb();
-  const { data: claim } = await db.entities.email.get({ emailKey: emailKey(input.email) }).go();
+  const { data: claim } = await db.entities.email
+    .get({ emailKey: emailKey(input.email) })
+    .go({ consistent: true });
   const { data: user } = claim
     ? await db.entities.user.get({ userId: claim.userId }).go({ consistent: true })
     : { data: null };
