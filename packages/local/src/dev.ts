@@ -1,0 +1,28 @@
+import { startLocalRuntime } from './runtime.js';
+
+/** `pnpm dev`: the whole system on this machine until Ctrl-C. */
+const startedAt = Date.now();
+process.stdout.write('Starting the local runtime (DynamoDB Local needs Java 17+)...\n');
+const runtime = await startLocalRuntime();
+const routes = runtime.services.flatMap((s) =>
+  s.routes.map((r) => `  ${r.method.padEnd(6)} ${r.path}  → ${r.functionName}`),
+);
+process.stdout.write(
+  [
+    `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s at ${runtime.url} (stage ${runtime.stage.name})`,
+    ...routes,
+    `  helpers: ${runtime.url}/__local/{token,outbox,queues,providers/<name>,schedules/<name>/run,docs}`,
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('Stopping...\n');
+  await runtime.stop();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb.js';
+import { LOCAL_ACCOUNT_ID, localDeadLetterQueueUrl, localQueueUrl } from './environment.js';
+
+export interface LocalQueue {
+  /** Logical name, e.g. `dispatch-send`. */
+  name: string;
+  url: string;
+  dlqUrl: string;
+  arn: string;
+  maxReceiveCount: number;
+}
+
+export interface QueueCounts {
+  visible: number;
+  in_flight: number;
+  dlq: number;
+}
+
+export function localSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+/** Creates a queue and its DLQ with the redrive policy the CDK app sets, and the local visibility timeout. */
+export async function createLocalQueue(
+  sqs: SQSClient,
+  endpoint: string,
+  stage: string,
+  name: string,
+  settings: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+): Promise<LocalQueue> {
+  const url = localQueueUrl(endpoint, stage, name);
+  const dlqUrl = localDeadLetterQueueUrl(endpoint, stage, name);
+  const physicalName = (queueUrl: string) => queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+  const arnOf = (queueUrl: string) =>
+    `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${physicalName(queueUrl)}`;
+  await sqs.send(
+    new CreateQueueCommand({
+      QueueName: physicalName(dlqUrl),
+      Attributes: { MessageRetentionPeriod: '1209600' },
+    }),
+  );
+  await sqs.send(
+    new CreateQueueCommand({
+      QueueName: physicalName(url),
+      Attributes: {
+        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: arnOf(dlqUrl),
+          maxReceiveCount: String(settings.maxReceiveCount),
+        }),
+      },
+    }),
+  );
+  return { name, url, dlqUrl, arn: arnOf(url), maxReceiveCount: settings.maxReceiveCount };
+}
+
+export async function queueCounts(sqs: SQSClient, queue: LocalQueue): Promise<QueueCounts> {
+  const count = async (url: string) => {
+    const { Attributes: a = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return {
+      visible: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    };
+  };
+  const [source, dlq] = await Promise.all([count(queue.url), count(queue.dlqUrl)]);
+  return { visible: source.visible, in_flight: source.inFlight, dlq: dlq.visible + dlq.inFlight };
+}
+
+/** Moves every message in the DLQ back to its source queue (what "Start DLQ redrive" does in AWS). */
+export async function redrive(sqs: SQSClient, queue: LocalQueue): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queue.dlqUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 30,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) return moved;
+    for (const message of Messages) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: message.Body ?? '',
+          ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
+        }),
+      );
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queue.dlqUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+    moved += Messages.length;
+  }
+}
+
+/** The SQS event Lambda's event source mapping builds from received messages. */
+export function sqsEvent(queue: LocalQueue, messages: readonly Message[]): SQSEvent {
+  return {
+    Records: messages.map(
+      (m): SQSRecord => ({
+        messageId: m.MessageId ?? randomUUID(),
+        receiptHandle: m.ReceiptHandle ?? '',
+        body: m.Body ?? '',
+        attributes: {
+          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+          SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+          SenderId: m.Attributes?.SenderId ?? LOCAL_ACCOUNT_ID,
+          ApproximateFirstReceiveTimestamp:
+            m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        },
+        messageAttributes: Object.fromEntries(
+          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+            k,
+            {
+              dataType: v.DataType ?? 'String',
+              ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+              ...(v.BinaryValue !== undefined
+                ? { binaryValue: Buffer.from(v.BinaryValue).toString('base64') }
+                : {}),
+            },
+          ]),
+        ),
+        md5OfBody: m.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queue.arn,
+        awsRegion: LOCAL_REGION,
+      }),
+    ),
+  };
+}
+
+/**
+ * Which records failed, by Lambda's rules for ReportBatchItemFailures: an error fails the whole batch,
+ * as does a failure naming a message that was not in it.
+ */
+export function failedMessageIds(
+  event: SQSEvent,
+  outcome: { result?: unknown; error?: unknown },
+): Set<string> {
+  const all = new Set(event.Records.map((r) => r.messageId));
+  if (outcome.error !== undefined) return all;
+  const response = outcome.result as Partial<SQSBatchResponse> | undefined | null;
+  const failures = response?.batchItemFailures ?? [];
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    if (!failure?.itemIdentifier || !all.has(failure.itemIdentifier)) return all;
+    failed.add(failure.itemIdentifier);
+  }
+  return failed;
+}
+
+export interface QueuePoller {
+  stop(): Promise<void>;
+}
+
+/**
+ * An event source mapping: long-polls the queue, invokes the consumer with the batch, deletes what
+ * succeeded and makes the failures visible again after the stage's visibility timeout. SQS itself
+ * moves a message to the DLQ once it has been received maxReceiveCount times.
+ */
+export function pollQueue(
+  sqs: SQSClient,
+  queue: LocalQueue,
+  consumer: {
+    batchSize: number;
+    /** How long a batch may stay hidden while the consumer runs. */
+    timeoutSeconds: number;
+    retryAfterSeconds: number;
+    invoke(event: SQSEvent): Promise<unknown>;
+    onError(error: unknown): void;
+  },
+): QueuePoller {
+  let running = true;
+  const abort = new AbortController();
+  const loop = (async () => {
+    while (running) {
+      let messages: Message[] = [];
+      try {
+        const received = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.url,
+            MaxNumberOfMessages: Math.min(10, consumer.batchSize),
+            WaitTimeSeconds: 1,
+            VisibilityTimeout: consumer.timeoutSeconds + 5,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: abort.signal },
+        );
+        messages = received.Messages ?? [];
+      } catch (error) {
+        if (!running) return;
+        consumer.onError(error);
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const event = sqsEvent(queue, messages);
+      const outcome = await consumer.invoke(event).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+      if ('error' in outcome) consumer.onError(outcome.error);
+      const failed = failedMessageIds(event, outcome);
+      const handles = event.Records.map((r) => ({ id: r.messageId, handle: r.receiptHandle }));
+      const succeeded = handles.filter((h) => !failed.has(h.id));
+      const retried = handles.filter((h) => failed.has(h.id));
+      try {
+        if (succeeded.length > 0)
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queue.url,
+              Entries: succeeded.map((h, i) => ({ Id: String(i), ReceiptHandle: h.handle })),
+            }),
+          );
+        if (retried.length > 0)
+          await sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: queue.url,
+              Entries: retried.map((h, i) => ({
+                Id: String(i),
+                ReceiptHandle: h.handle,
+                VisibilityTimeout: consumer.retryAfterSeconds,
+              })),
+            }),
+          );
+      } catch (error) {
+        if (running) consumer.onError(error);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      abort.abort();
+      await loop.catch(() => undefined);
+    },
+  };
+}
