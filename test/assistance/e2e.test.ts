@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+
+/** End to end through the local runtime: gateway → handler → DynamoDB → SQS → channel Lambda → fakes. */
+const base = process.env.LOCAL_GATEWAY_URL ?? '';
+
+async function call(method: string, path: string, body?: unknown, token?: string) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as any };
+}
+
+async function tokenFor(sub: string, scope = 'request-assistance'): Promise<string> {
+  return (await call('POST', '/__local/token', { scope, sub })).body.access_token;
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 25_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const outbox = async () => (await call('GET', '/__local/outbox')).body;
+
+describe.skipIf(!process.env.LOCAL_GATEWAY_URL)('assistance end to end (local runtime)', () => {
+  it('delivers a sales request to the fake Slack once', async () => {
+    const token = await tokenFor(`e2e-${randomUUID()}`);
+    const created = await call(
+      'POST',
+      '/assistance',
+      { topic: 'Sales', description: 'Quote for <40> seats & more' },
+      token,
+    );
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ topic: 'sales', channel: 'slack', status: 'queued' });
+    const id: string = created.body.id;
+    const state = await until(
+      () => call('GET', `/assistance/${id}`, undefined, token),
+      (r) => r.body?.status !== 'queued',
+    );
+    expect(state.body).toMatchObject({ id, channel: 'slack', status: 'delivered', attempts: 1 });
+    const posts = ((await outbox()).slack as { blocks: unknown }[]).filter((p) =>
+      JSON.stringify(p.blocks).includes(id),
+    );
+    expect(posts).toHaveLength(1);
+    expect(JSON.stringify(posts[0]?.blocks)).toContain('Quote for &lt;40&gt; seats &amp; more');
+  });
+
+  it('mails a pricing request through local SES', async () => {
+    const token = await tokenFor(`e2e-${randomUUID()}`);
+    const created = await call('POST', '/assistance', { topic: 'pricing', description: 'How much?' }, token);
+    expect(created.status).toBe(202);
+    const id: string = created.body.id;
+    const state = await until(
+      () => call('GET', `/assistance/${id}`, undefined, token),
+      (r) => r.body?.status !== 'queued',
+    );
+    expect(state.body).toMatchObject({ channel: 'email', status: 'delivered' });
+    const mails = ((await outbox()).email as { body: string; subject: string }[]).filter((m) =>
+      m.body.includes(id),
+    );
+    expect(mails).toHaveLength(1);
+    expect(mails[0]?.subject).toBe('Assistance request: pricing');
+  });
+
+  it('answers 422 with the known topics, 401 without a token, 403 without the scope, 404 to others', async () => {
+    const token = await tokenFor('e2e-a');
+    const unknown = await call('POST', '/assistance', { topic: 'refunds', description: 'x' }, token);
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.errors.topic[0]).toMatch(/sales, pricing/);
+    expect((await call('POST', '/assistance', { topic: 'sales', description: 'x' })).status).toBe(401);
+    const unscoped = await tokenFor('e2e-a', 'something-else');
+    expect((await call('POST', '/assistance', { topic: 'sales', description: 'x' }, unscoped)).status).toBe(
+      403,
+    );
+    const mine = await call('POST', '/assistance', { topic: 'sales', description: 'x' }, token);
+    const theirs = await call('GET', `/assistance/${mine.body.id}`, undefined, await tokenFor('e2e-b'));
+    expect(theirs.status).toBe(404);
+  });
+
+  it('falls back to email when Slack keeps failing, and posts nothing to Slack', async () => {
+    const token = await tokenFor(`e2e-${randomUUID()}`);
+    await call('POST', '/__local/slack', { mode: 'down' });
+    try {
+      const created = await call(
+        'POST',
+        '/assistance',
+        { topic: 'sales', description: 'Slack is down' },
+        token,
+      );
+      const id: string = created.body.id;
+      const state = await until(
+        () => call('GET', `/assistance/${id}`, undefined, token),
+        (r) => r.body?.status === 'delivered' || r.body?.status === 'failed',
+        40_000,
+      );
+      expect(state.body).toMatchObject({ channel: 'email', status: 'delivered' });
+      expect(state.body.attempts).toBeGreaterThanOrEqual(2);
+      const box = await outbox();
+      expect((box.email as { body: string }[]).filter((m) => m.body.includes(id))).toHaveLength(1);
+      expect(
+        (box.slack as { blocks: unknown }[]).filter((p) => JSON.stringify(p.blocks).includes(id)),
+      ).toHaveLength(0);
+    } finally {
+      await call('POST', '/__local/slack', { mode: 'ok' });
+    }
+  }, 60_000);
+});
