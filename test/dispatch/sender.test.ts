@@ -152,6 +152,15 @@ describe('sender against DynamoDB Local', () => {
     expect((await getMessage(second.id)).status).toBe('failed');
   });
 
+  it('claims nothing when its own configuration (the callback secret) cannot be read', async () => {
+    const [p1, p2] = [fakeProvider('provider1'), fakeProvider('provider2')];
+    const m = await queuedMessage();
+    const broken = senderWith(p1, p2, { callbackUrl: () => Promise.reject(new Error('SSM unavailable')) });
+    await expect(processSendJob(m.job, 1, broken)).rejects.toThrow('SSM unavailable');
+    expect((await findMessage(m.id))?.status).toBe('queued');
+    expect(await processSendJob(m.job, 2, senderWith(p1, p2))).toBe('sent');
+  });
+
   it('ignores a job for a message that does not exist', async () => {
     const [p1, p2] = [fakeProvider('provider1'), fakeProvider('provider2')];
     expect(await processSendJob({ id: randomUUID() }, 1, senderWith(p1, p2))).toBe('done');

@@ -149,6 +149,8 @@ export async function processSendJob(
 ): Promise<SendOutcome> {
   const now = deps.now ?? Date.now;
   const log = (deps.log ?? logger).createChild({ persistentKeys: { message_id: job.id } });
+  // Everything that can fail for reasons of our own happens before the claim, so it cannot strand one.
+  const callbackUrl = await deps.callbackUrl(job.id);
   const claimed = await claim(job.id, now(), deps.leaseMs);
   if ('outcome' in claimed) {
     log.info('send job needs no call', { outcome: claimed.outcome, receive_count: receiveCount });
@@ -165,17 +167,20 @@ export async function processSendJob(
   }
 
   const names = deps.weights.map((w) => w.name);
-  const phases = await deps.breaker.phases(names, now());
+  const phases = await deps.breaker.phases(names, now()).catch((error: unknown) => {
+    log.warn('breaker state unreadable; treating every provider as closed', { error: error as Error });
+    return new Map<string, BreakerPhase>();
+  });
   const order = providerOrder(deps.weights, (name) => phases.get(name) === 'open', deps.random);
   const byName = new Map(deps.providers.map((p) => [p.name, p]));
-  const callbackUrl = await deps.callbackUrl(message.id);
   const failures: string[] = [];
 
   for (const name of order) {
     const provider = byName.get(name);
     if (!provider) continue;
     const phase: BreakerPhase = phases.get(name) ?? 'closed';
-    if (phase === 'half-open' && !(await deps.breaker.tryProbe(name, now()))) {
+    const probing = phase === 'half-open' ? await deps.breaker.tryProbe(name, now()).catch(() => true) : true;
+    if (!probing) {
       failures.push(`${name} skipped (recovering; another sender is probing it)`);
       continue;
     }
