@@ -54,7 +54,7 @@ export const WebhookInput = v.object({
 });
 export type WebhookInput = v.InferOutput<typeof WebhookInput>;
 
-/** Optional signature headers; their presence is enforced only when the stage sets a secret. */
+/** The 202 body: `applied` is false for a redelivery, a repeat, or an event older than the last applied. */
 export const WebhookAccepted = v.object({ status: v.literal('accepted'), applied: v.boolean() });
 
 export const ReportTask = v.object({
