@@ -1,8 +1,18 @@
 import { assistanceService } from '@svc/assistance/routes';
+import { dispatchService } from '@svc/dispatch/routes';
 import type { ServiceDefinition } from '@svc/platform/routes';
 import { statsService } from '@svc/stats/routes';
 import { tasksService } from '@svc/tasks/routes';
 import { visitsService } from '@svc/visits/routes';
 
-/** Every service the stack deploys, one line each. A service that sends to another's queue comes after it. */
-export const services: readonly ServiceDefinition[] = [statsService, visitsService, tasksService, assistanceService];
+/**
+ * Every service, one line each: the CDK app deploys this list and the local runtime serves it.
+ * A service that sends to another's queue comes after it.
+ */
+export const services: readonly ServiceDefinition[] = [
+  statsService,
+  visitsService,
+  tasksService,
+  assistanceService,
+  dispatchService,
+];

@@ -1,13 +1,24 @@
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '@svc/local/dynamodb';
+import { startLocalRuntime } from '@svc/local/runtime';
 
 /**
- * One DynamoDB Local for the whole run. Its endpoint reaches the test workers through the environment,
- * exactly as the SDK reads it in Lambda (AWS_ENDPOINT_URL_DYNAMODB), so handlers need no test hooks.
+ * One DynamoDB Local and one local runtime (the same system `pnpm dev` starts) for the whole run.
+ * Endpoints reach the test workers through the environment: the DynamoDB endpoint exactly as the SDK
+ * reads it in Lambda (AWS_ENDPOINT_URL_DYNAMODB), and the gateway as LOCAL_GATEWAY_URL for end-to-end tests.
  */
 export default async function setup() {
   const dynamo = await startDynamoDbLocal();
   const table = 'svc-test';
   await ensureTable(dynamo.endpoint, table);
+  const verbose = process.env.LOCAL_LOGS === '1';
+  const runtime = await startLocalRuntime({
+    port: 0,
+    dynamodbEndpoint: dynamo.endpoint,
+    tableName: table,
+    schedules: false,
+    logLevel: verbose ? 'INFO' : 'ERROR',
+    ...(verbose ? {} : { log: () => undefined }),
+  });
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_REGION: LOCAL_REGION,
@@ -16,8 +27,10 @@ export default async function setup() {
     TABLE_NAME: table,
     STAGE: 'test',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    LOCAL_GATEWAY_URL: runtime.url,
   });
   return async () => {
+    await runtime.stop();
     await dynamo.stop();
   };
 }
