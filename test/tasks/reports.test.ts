@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3 } from '@svc/local/s3-server';
 import { dynamo } from '@svc/platform';
@@ -218,17 +219,26 @@ describe('stored reports', () => {
 });
 
 describe('planner', () => {
+  // Its own schedule cursor, so these clock-driven runs never move the one the gateway tests use.
+  const schedule = `planner-test-${randomUUID()}`;
   const base = Date.now();
   const minutes = (n: number) => new Date(base + n * 60_000);
 
   it('covers one interval on its first run, then (previous end, now], and claims each window once', async () => {
     const first = memoryQueue();
-    const one = await Reports.planReports({ queue: first.queue, intervalMinutes: 60, now: minutes(0) });
+    const one = await Reports.planReports({
+      schedule,
+      queue: first.queue,
+      intervalMinutes: 60,
+      now: minutes(0),
+    });
     expect(one.window).toEqual({ start: minutes(-60).toISOString(), end: minutes(0).toISOString() });
 
     const racers = [memoryQueue(), memoryQueue(), memoryQueue()];
     const raced = await Promise.all(
-      racers.map((r) => Reports.planReports({ queue: r.queue, intervalMinutes: 60, now: minutes(5) })),
+      racers.map((r) =>
+        Reports.planReports({ schedule, queue: r.queue, intervalMinutes: 60, now: minutes(5) }),
+      ),
     );
     const claimed = raced.filter((o) => o.window);
     expect(claimed).toHaveLength(1);
@@ -236,6 +246,7 @@ describe('planner', () => {
     expect(racers.filter((r) => r.jobs.length > 0).length).toBeLessThanOrEqual(1);
 
     const same = await Reports.planReports({
+      schedule,
       queue: memoryQueue().queue,
       intervalMinutes: 60,
       now: minutes(5),
@@ -249,7 +260,7 @@ describe('planner', () => {
       apply({ userId, id: uid('task'), timestamp: new Date().toISOString() }),
     );
     const { jobs, queue } = memoryQueue();
-    const outcome = await Reports.planReports({ queue, intervalMinutes: 60, now: minutes(10) });
+    const outcome = await Reports.planReports({ schedule, queue, intervalMinutes: 60, now: minutes(10) });
     expect(outcome.window).toEqual({ start: minutes(5).toISOString(), end: minutes(10).toISOString() });
     const mine = jobs.filter((j) => j.userId.startsWith('fan-'));
     expect(new Set(mine.map((j) => j.userId))).toEqual(new Set(users));
@@ -273,10 +284,10 @@ describe('planner', () => {
     await apply({ userId, id: uid('task'), timestamp: new Date().toISOString() });
     const broken: ReportQueue = { enqueue: async () => Promise.reject(new Error('SQS down')) };
     await expect(
-      Reports.planReports({ queue: broken, intervalMinutes: 60, now: minutes(15) }),
+      Reports.planReports({ schedule, queue: broken, intervalMinutes: 60, now: minutes(15) }),
     ).rejects.toThrow('SQS down');
     const { jobs, queue } = memoryQueue();
-    const outcome = await Reports.planReports({ queue, intervalMinutes: 60, now: minutes(35) });
+    const outcome = await Reports.planReports({ schedule, queue, intervalMinutes: 60, now: minutes(35) });
     expect(outcome.resumed).toEqual({ start: minutes(10).toISOString(), end: minutes(15).toISOString() });
     expect(outcome.window).toEqual({ start: minutes(15).toISOString(), end: minutes(35).toISOString() });
     const windows = jobs.filter((j) => j.userId === userId).map((j) => j.end);
@@ -290,7 +301,7 @@ describe('planner', () => {
       const userId = uid();
       await apply({ userId, id: uid('task'), timestamp: new Date().toISOString() });
       const { jobs, queue } = memoryQueue();
-      await Reports.planReports({ queue, intervalMinutes: 60, now: minutes(40) });
+      await Reports.planReports({ schedule, queue, intervalMinutes: 60, now: minutes(40) });
       const job = jobs.find((j) => j.userId === userId);
       expect(job).toBeDefined();
       await Reports.generateReport(job as ReportJob, { store: s3ReportStore(BUCKET, client) });

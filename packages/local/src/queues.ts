@@ -181,6 +181,9 @@ export interface QueuePoller {
  * succeeded and makes the failures visible again after the stage's visibility timeout. SQS itself
  * moves a message to the DLQ once it has been received maxReceiveCount times.
  */
+/** Concurrent batches per queue, like the minimum concurrency of Lambda's SQS event source. */
+export const POLLERS_PER_QUEUE = 5;
+
 export function pollQueue(
   sqs: SQSClient,
   queue: LocalQueue,
@@ -195,7 +198,8 @@ export function pollQueue(
 ): QueuePoller {
   let running = true;
   const abort = new AbortController();
-  const loop = (async () => {
+  // Lambda's SQS event source polls with several concurrent batches (five at least); so do we.
+  const poll = async () => {
     while (running) {
       let messages: Message[] = [];
       try {
@@ -251,12 +255,13 @@ export function pollQueue(
         if (running) consumer.onError(error);
       }
     }
-  })();
+  };
+  const loops = Array.from({ length: POLLERS_PER_QUEUE }, () => poll());
   return {
     async stop() {
       running = false;
       abort.abort();
-      await loop.catch(() => undefined);
+      await Promise.all(loops.map((loop) => loop.catch(() => undefined)));
     },
   };
 }

@@ -100,6 +100,8 @@ export interface PlanDeps {
   queue: ReportQueue;
   intervalMinutes: number;
   now?: Date;
+  /** Which schedule's windows to plan (one cursor per schedule); default the `task-reports` schedule. */
+  schedule?: string;
   /** A window left in `planning` longer than this is fanned out again (the planner died mid-way). */
   staleAfterMs?: number;
 }
@@ -149,15 +151,14 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
   const now = deps.now ?? new Date();
   const end = now.toISOString();
   const staleAfter = deps.staleAfterMs ?? 15 * 60_000;
-  const { data: cursor } = await db.entities.reportCursor
-    .get({ schedule: REPORT_SCHEDULE })
-    .go({ consistent: true });
+  const schedule = deps.schedule ?? REPORT_SCHEDULE;
+  const { data: cursor } = await db.entities.reportCursor.get({ schedule }).go({ consistent: true });
   const outcome: PlanOutcome = { users: 0 };
 
   if (cursor && cursor.status === 'planning' && now.getTime() - Date.parse(cursor.claimedAt) > staleAfter) {
     const window = { start: cursor.start, end: cursor.end };
     const users = await fanOut(deps.queue, window);
-    await markEnqueued(window, users);
+    await markEnqueued(schedule, window, users);
     outcome.resumed = window;
   }
 
@@ -167,29 +168,26 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
   const claim = await db.transaction
     .write(({ reportCursor, reportRun }) => [
       reportCursor
-        .put({ schedule: REPORT_SCHEDULE, ...window, status: 'planning', claimedAt: end })
+        .put({ schedule, ...window, status: 'planning', claimedAt: end })
         .where((a, op) => (cursor ? op.eq(a.end, cursor.end) : op.notExists(a.end)))
         .commit(),
-      reportRun.create({ schedule: REPORT_SCHEDULE, ...window, claimedAt: end }).commit(),
+      reportRun.create({ schedule, ...window, claimedAt: end }).commit(),
     ])
     .go();
   // A condition failure means another run claimed a window from the same previous end first.
   if (transactionCodes(claim)) return outcome;
   outcome.window = window;
   outcome.users = await fanOut(deps.queue, window);
-  await markEnqueued(window, outcome.users);
+  await markEnqueued(schedule, window, outcome.users);
   return outcome;
 }
 
-async function markEnqueued(window: Period, users: number) {
+async function markEnqueued(schedule: string, window: Period, users: number) {
   const db = tasksDb();
   const at = new Date().toISOString();
-  await db.entities.reportRun
-    .patch({ schedule: REPORT_SCHEDULE, start: window.start })
-    .set({ users, enqueuedAt: at })
-    .go();
+  await db.entities.reportRun.patch({ schedule, start: window.start }).set({ users, enqueuedAt: at }).go();
   await db.entities.reportCursor
-    .patch({ schedule: REPORT_SCHEDULE })
+    .patch({ schedule })
     .set({ status: 'enqueued', users })
     .where((a, op) => op.eq(a.end, window.end))
     .go()
