@@ -10,8 +10,12 @@ describe('API document', () => {
   });
 
   it('documents every route of every service', () => {
-    const document = JSON.parse(openApiText()) as { paths: Record<string, Record<string, { operationId: string }>> };
-    const documented = Object.values(document.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+    const document = JSON.parse(openApiText()) as {
+      paths: Record<string, Record<string, { operationId: string }>>;
+    };
+    const documented = Object.values(document.paths).flatMap((ops) =>
+      Object.values(ops).map((op) => op.operationId),
+    );
     const routes = services.flatMap((s) => s.routes.map((r) => r.functionName));
     expect(documented.sort()).toEqual(routes.sort());
   });

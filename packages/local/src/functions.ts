@@ -177,10 +177,7 @@ class FunctionContainer {
 export class FunctionHost {
   private readonly containers = new Map<string, FunctionContainer>();
 
-  constructor(
-    specs: readonly FunctionSpec[],
-    log: LogSink,
-  ) {
+  constructor(specs: readonly FunctionSpec[], log: LogSink) {
     for (const spec of specs) this.containers.set(spec.functionName, new FunctionContainer(spec, log));
   }
 

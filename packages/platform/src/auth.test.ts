@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Authenticator, jwksAuthenticator, requireScopes, scopesOf } from './auth.js';
 
