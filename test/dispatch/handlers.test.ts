@@ -308,6 +308,14 @@ describe('POST /messages/delivery_status', () => {
     expect((await get(m.id)).body.status).toBe('sent');
   });
 
+  it('answers 401 for a forged token before looking at the body', async () => {
+    const m = await sentMessage();
+    const forged = callbackToken('not-the-secret', m.id);
+    expect((await callback(forged, '{not json')).status).toBe(401);
+    expect((await callback(forged, { status: 'teleported' })).status).toBe(401);
+    expect((await callback(m.token, { status: 'teleported' })).status).toBe(422);
+  });
+
   it('answers 404 for an unknown message and for a provider id that is not this message’s', async () => {
     const unknown = await callback(callbackToken(SECRET, randomUUID()), {
       status: 'delivered',

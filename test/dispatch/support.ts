@@ -8,7 +8,7 @@ import type { SmsProvider, SmsRequest, SmsResult } from '@svc/dispatch/providers
 import type { MessageQueue, SendJob } from '@svc/dispatch/queue';
 import type { SenderDeps } from '@svc/dispatch/sender';
 import type { SQSEvent } from 'aws-lambda';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { startTestIssuer } from '../support/issuer.js';
 
 /** A queue that only remembers what it was given. */
 export function memoryQueue(): MessageQueue & { jobs: SendJob[] } {
@@ -113,34 +113,7 @@ async function listen(server: Server): Promise<string> {
 }
 
 /** A JWKS issuer for the stage settings, so the handlers' real authenticator checks our tokens. */
-export async function startIssuer() {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'dispatch-test', alg: 'ES256', use: 'sig' };
-  const server = createServer((_, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ keys: [jwk] }));
-  });
-  const url = await listen(server);
-  const issuer = 'https://issuer.dispatch.test/';
-  const audience = 'svc-dispatch-test';
-  Object.assign(process.env, {
-    JWT_ISSUER: issuer,
-    JWT_AUDIENCE: audience,
-    JWT_JWKS_URL: `${url}/jwks.json`,
-  });
-  return {
-    token: (scope: string, sub = 'client-1') =>
-      new SignJWT({ scope })
-        .setProtectedHeader({ alg: 'ES256', kid: 'dispatch-test' })
-        .setSubject(sub)
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setIssuedAt()
-        .setExpirationTime('5m')
-        .sign(privateKey),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+export const startIssuer = () => startTestIssuer('dispatch');
 
 export type HttpMode = 'ok' | 'down' | 'slow';
 

@@ -1,16 +1,17 @@
+import { startLocalSsm } from '@svc/local/ssm-server';
 import { Signature } from '@svc/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/tasks/webhook.js';
 import { invoke } from '../support/api-event.js';
-import { startFakeSsm, taskEvent, uid, webhookEvent } from './support.js';
+import { taskEvent, uid, webhookEvent } from './support.js';
 
 const SECRET = 'whsec-tasks-test-0123456789';
 const PARAMETER = '/svc/test/tasks-webhook-secret';
-let ssm: Awaited<ReturnType<typeof startFakeSsm>>;
+let ssm: Awaited<ReturnType<typeof startLocalSsm>>;
 
 // This file is a signed stage: the secret comes from SSM through the handler's real adapter.
 beforeAll(async () => {
-  ssm = await startFakeSsm({ [PARAMETER]: SECRET });
+  ssm = await startLocalSsm({ [PARAMETER]: SECRET });
   Object.assign(process.env, { PARAM_TASKS_WEBHOOK_SECRET: PARAMETER, AWS_ENDPOINT_URL_SSM: ssm.endpoint });
 });
 afterAll(() => ssm.stop());

@@ -1,11 +1,11 @@
+import type { RunningSsm } from '@svc/local/ssm-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueEmail } from './support/accounts.js';
-import type { FakeSsm } from './support/fake-ssm.js';
 import { forged, loadVisitsHandlers } from './support/handlers.js';
 
 /** The signing secret really comes from SSM through the handlers' adapter (a fresh worker: no cache yet). */
 let loaded: Awaited<ReturnType<typeof loadVisitsHandlers>>;
-let ssm: FakeSsm;
+let ssm: RunningSsm;
 
 beforeAll(async () => {
   loaded = await loadVisitsHandlers();

@@ -11,6 +11,10 @@ export interface RunningSsm {
   parameters: Map<string, StoredParameter>;
   put(name: string, value: string, type?: StoredParameter['type']): void;
   delete(name: string): void;
+  /** Fault injection: while true, every call is answered 500 (Parameter Store unavailable). */
+  failing: boolean;
+  /** How many calls were received (cache tests). */
+  readonly calls: number;
   stop(): Promise<void>;
 }
 
@@ -77,10 +81,17 @@ export async function startLocalSsm(initial: Record<string, string> = {}): Promi
     },
   };
 
+  const state = { failing: false, calls: 0 };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      state.calls++;
+      if (state.failing) {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: 'InternalServerError', message: 'injected failure' }));
+        return;
+      }
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = operations[target.replace(/^AmazonSSM\./, '')];
       const reply = (status: number, body: unknown) => {
@@ -103,6 +114,15 @@ export async function startLocalSsm(initial: Record<string, string> = {}): Promi
     endpoint: `http://127.0.0.1:${port}`,
     parameters,
     put,
+    get failing() {
+      return state.failing;
+    },
+    set failing(value: boolean) {
+      state.failing = value;
+    },
+    get calls() {
+      return state.calls;
+    },
     delete: (name) => {
       parameters.delete(name);
     },

@@ -1,7 +1,7 @@
+import { type RunningSsm, startLocalSsm } from '@svc/local/ssm-server';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { apiEvent, invoke } from '../../support/api-event.js';
 import { TEST_SECRET } from './accounts.js';
-import { type FakeSsm, startFakeSsm } from './fake-ssm.js';
 
 export const SECRET_PARAMETER = '/svc/test/visits-token-secret';
 
@@ -10,7 +10,7 @@ export const SECRET_PARAMETER = '/svc/test/visits-token-secret';
  * SSM adapter at a fake that holds the test secret.
  */
 export async function loadVisitsHandlers() {
-  const ssm: FakeSsm = await startFakeSsm({ [SECRET_PARAMETER]: TEST_SECRET });
+  const ssm: RunningSsm = await startLocalSsm({ [SECRET_PARAMETER]: TEST_SECRET });
   Object.assign(process.env, {
     PARAM_VISITS_TOKEN_SECRET: SECRET_PARAMETER,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
