@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { gateway } from '../support/gateway.js';
 
 /** End to end through the local runtime: gateway → handler → DynamoDB → SQS → channel Lambda → fakes. */
 const base = process.env.LOCAL_GATEWAY_URL ?? '';
 
-async function call(method: string, path: string, body?: unknown, token?: string) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as any };
-}
+const call = (method: string, path: string, body?: unknown, token?: string) =>
+  gateway(method, path, { body, ...(token ? { token } : {}) });
 
 async function tokenFor(sub: string, scope = 'request-assistance'): Promise<string> {
   return (await call('POST', '/__local/token', { scope, sub })).body.access_token;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateway } from '../support/gateway.js';
 import { uniqueNumber } from './support.js';
 
 /**
@@ -19,20 +20,8 @@ interface SmsCall {
 
 let token = '';
 
-async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${BASE}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any };
-}
+const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  gateway(method, path, { body, headers, ...(token ? { token } : {}) });
 
 const provider = (name: 'provider1' | 'provider2', mode: 'ok' | 'down' | 'flaky', callback = 'delivered') =>
   http('POST', `/__local/providers/${name}`, { mode, callback });

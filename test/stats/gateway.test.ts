@@ -1,31 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { gateway } from '../support/gateway.js';
 
-const gateway = () => {
-  const url = process.env.LOCAL_GATEWAY_URL;
-  if (!url) throw new Error('LOCAL_GATEWAY_URL is not set: the global setup starts the local runtime');
-  return url;
-};
-
-async function call(
+const call = (
   method: string,
   path: string,
   userId: string,
   body?: unknown,
   headers: Record<string, string> = {},
-) {
-  const response = await fetch(`${gateway()}${path}`, {
-    method,
-    headers: {
-      'x-user-id': userId,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
+) => gateway(method, path, { body, headers: { 'x-user-id': userId, ...headers } });
 
 const session = (modules: number, score: number, time: number) => ({
   sessionId: randomUUID(),

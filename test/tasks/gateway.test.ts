@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { type CallOptions, gateway, type Reply } from '../support/gateway.js';
 
 /**
  * End to end through the local stack (`pnpm dev`): the gateway serves the tasks route table, the local
@@ -8,25 +9,8 @@ import { describe, expect, it } from 'vitest';
  */
 const base = process.env.LOCAL_GATEWAY_URL;
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-type Reply = { status: number; body: any };
-
-async function http(
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): Promise<Reply> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const http = (method: string, path: string, options: CallOptions = {}): Promise<Reply> =>
+  gateway(method, path, options);
 
 async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { gateway, type Reply } from '../support/gateway.js';
 import { futureDate, visitInput } from './support/accounts.js';
 import { assertInvariants, type Snapshot, tally } from './support/invariants.js';
 
@@ -9,29 +10,16 @@ import { assertInvariants, type Snapshot, tally } from './support/invariants.js'
  */
 const base = process.env.LOCAL_GATEWAY_URL;
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-  body: any;
-}
-
-async function http(
+/** `token` is the whole Authorization value: the visits API accepts `Bearer <t>` and the bare token. */
+const http = (
   method: string,
   path: string,
   options: { token?: string; body?: unknown } = {},
-): Promise<Reply> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(options.token ? { authorization: options.token } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+): Promise<Reply> =>
+  gateway(method, path, {
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.token ? { headers: { authorization: options.token } } : {}),
   });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
 
 interface Account {
   id: string;
