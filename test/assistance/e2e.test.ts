@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { gateway } from '../support/gateway.js';
 
 /** End to end through the local runtime: gateway → handler → DynamoDB → SQS → channel Lambda → fakes. */
-const base = process.env.LOCAL_GATEWAY_URL ?? '';
 
 const call = (method: string, path: string, body?: unknown, token?: string) =>
   gateway(method, path, { body, ...(token ? { token } : {}) });

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { apiEvent } from '../support/api-event.js';
 import { startTestIssuer } from '../support/issuer.js';
 
@@ -29,13 +27,6 @@ export const taskEvent = (e: TaskEventInput) => ({
 
 export const webhookEvent = (body: unknown, headers: Record<string, string> = {}) =>
   apiEvent({ method: 'POST', route: '/webhook', body, headers });
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /** A JWKS-backed issuer for the read routes (sets the stage's JWT_* settings). */
 export const startIssuer = () => startTestIssuer('tasks');

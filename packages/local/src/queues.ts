@@ -4,10 +4,11 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
   type Message,
   ReceiveMessageCommand,
-  SendMessageCommand,
   SQSClient,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb.js';
@@ -84,35 +85,33 @@ export async function queueCounts(sqs: SQSClient, queue: LocalQueue): Promise<Qu
 }
 
 /** Moves every message in the DLQ back to its source queue (what "Start DLQ redrive" does in AWS). */
-export async function redrive(sqs: SQSClient, queue: LocalQueue): Promise<number> {
-  let moved = 0;
+/**
+ * Moves a queue's DLQ back to it with StartMessageMoveTask — the API behind the console's "Start DLQ
+ * redrive" — and waits for the task to finish. Resolves to the number of messages moved.
+ */
+export async function redrive(sqs: SQSClient, queue: LocalQueue, timeoutMs = 30_000): Promise<number> {
+  const dlqArn = queue.arn.replace(/[^:]+$/, (name) => `${name}-dlq`);
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queue.dlqUrl,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  if (Number(Attributes.ApproximateNumberOfMessages ?? 0) === 0) return 0;
+  await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: queue.arn }));
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queue.dlqUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 30,
-        MessageAttributeNames: ['All'],
-      }),
+    const { Results = [] } = await sqs.send(
+      new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 1 }),
     );
-    if (Messages.length === 0) return moved;
-    for (const message of Messages) {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queue.url,
-          MessageBody: message.Body ?? '',
-          ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
-        }),
-      );
+    const task = Results[0];
+    if (task && task.Status !== 'RUNNING') {
+      if (task.Status !== 'COMPLETED')
+        throw new Error(`redrive of ${queue.name} ended ${task.Status}: ${task.FailureReason}`);
+      return task.ApproximateNumberOfMessagesMoved ?? 0;
     }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queue.dlqUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
-      }),
-    );
-    moved += Messages.length;
+    if (Date.now() > deadline) throw new Error(`redrive of ${queue.name} did not finish in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -210,6 +209,8 @@ export function pollQueue(
             WaitTimeSeconds: 1,
             VisibilityTimeout: consumer.timeoutSeconds + 5,
             MessageSystemAttributeNames: ['All'],
+            // local-aws-sqs reads only the legacy field for ApproximateReceiveCount and friends.
+            AttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
           { abortSignal: abort.signal },

@@ -39,6 +39,7 @@ import {
 } from './queues.js';
 import { startLocalS3 } from './s3-server.js';
 import { type RunningSes, startLocalSes } from './ses-server.js';
+import { startLocalSqs } from './sqs-server.js';
 import { type RunningSsm, startLocalSsm } from './ssm-server.js';
 
 export interface LocalRuntimeOptions {
@@ -87,7 +88,7 @@ export interface LocalRuntime {
 const defaultLog: LogSink = (functionName, line) => process.stdout.write(`[${functionName}] ${line}\n`);
 
 /**
- * Starts the whole system on this machine (SPEC §6): DynamoDB Local, SQS and S3 (fauxqs), SES
+ * Starts the whole system on this machine (SPEC §6): DynamoDB Local, SQS (local-aws-sqs), S3 (fauxqs), SES
  * (aws-ses-v2-local), Parameter Store, fake Slack and SMS providers, a JWT issuer, a scheduler, and one
  * gateway that serves every route from the route tables by invoking the real handlers.
  */
@@ -113,16 +114,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const tableName = options.tableName ?? `svc-${stage.name}`;
     const bucketName = `svc-${stage.name}-reports`;
 
-    const [dynamodb, messaging, ses, ssm] = await Promise.all([
+    const [dynamodb, storage, messaging, ses, ssm] = await Promise.all([
       options.dynamodbEndpoint
         ? Promise.resolve({ endpoint: options.dynamodbEndpoint, stop: async () => undefined })
         : startDynamoDbLocal(await freePort()),
       startLocalS3({ buckets: [bucketName] }),
+      startLocalSqs(),
       startLocalSes(),
       startLocalSsm(),
     ]);
     cleanups.push(
       () => dynamodb.stop(),
+      () => storage.stop(),
       () => messaging.stop(),
       () => ses.stop(),
       () => ssm.stop(),
@@ -130,7 +133,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodb.endpoint,
       sqs: messaging.endpoint,
-      s3: messaging.endpoint,
+      s3: storage.endpoint,
       ses: ses.endpoint,
       ssm: ssm.endpoint,
     };
