@@ -266,6 +266,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           const path = (req.url ?? '/').split('?')[0] ?? '/';
           if (path === '/__local' || path.startsWith('/__local/'))
             return helpers(req.method ?? 'GET', path, body);
+          // The API document's viewer also answers at /docs (no service route lives there).
+          if (path === '/docs' || path === '/docs/') return helpers('GET', '/__local/docs', body);
           const matched = matcher.match(req.method ?? 'GET', path);
           if (!matched) return gatewayErrors.notFound();
           const event = apiGatewayEvent(
