@@ -60,7 +60,7 @@ export function allFunctions(services: readonly ServiceDefinition[]): LocalFunct
   ]);
 }
 
-/** `http://127.0.0.1:<port>/000000000000/svc-local-dispatch-send`: fauxqs finds queues by the path alone. */
+/** `http://127.0.0.1:<port>/000000000000/svc-local-dispatch-send`, the URL local-aws-sqs gives the queue. */
 export function localQueueUrl(sqsEndpoint: string, stage: string, queue: string): string {
   return `${sqsEndpoint}/${LOCAL_ACCOUNT_ID}/${physicalQueueName(stage, queue)}`;
 }

@@ -38,14 +38,14 @@ export function resolveEventFile(file: string, cwd = process.cwd()): string {
   return found;
 }
 
-interface RunningDev {
+export interface RunningDev {
   url: string;
   table_name: string;
   bucket_name: string;
   endpoints: LocalEndpoints;
 }
 
-async function runningDev(port: string): Promise<RunningDev | undefined> {
+export async function runningDev(port: string): Promise<RunningDev | undefined> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/__local/runtime`, {
       signal: AbortSignal.timeout(1000),
@@ -53,6 +53,41 @@ async function runningDev(port: string): Promise<RunningDev | undefined> {
     return response.ok ? ((await response.json()) as RunningDev) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Invokes one function with one event against an already running local runtime (its endpoints and
+ * table), in a fresh worker with exactly the environment CDK would give the function.
+ */
+export async function invokeWithRunningRuntime(
+  dev: RunningDev,
+  fn: NonNullable<ReturnType<typeof findFunction>>,
+  event: unknown,
+  log: (functionName: string, line: string) => void,
+): Promise<unknown> {
+  const stage = localStage(dev.url);
+  const host = new FunctionHost(
+    [
+      {
+        functionName: fn.entry.functionName,
+        handler: fn.entry.handler,
+        environment: functionEnvironment(
+          fn,
+          { stage, tableName: dev.table_name, bucketName: dev.bucket_name },
+          dev.endpoints,
+          dev.url,
+        ),
+        timeoutMs: timeoutMsOf(fn, stage),
+        memoryMb: stage.functions.memoryMb,
+      },
+    ],
+    log,
+  );
+  try {
+    return await host.invoke(fn.entry.functionName, event);
+  } finally {
+    await host.stop();
   }
 }
 
@@ -76,30 +111,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const dev = await runningDev(process.env.PORT ?? '3000');
   if (dev) {
     process.stderr.write(`using the running local runtime at ${dev.url}\n`);
-    const stage = localStage(dev.url);
-    const host = new FunctionHost(
-      [
-        {
-          functionName: fn.entry.functionName,
-          handler: fn.entry.handler,
-          environment: functionEnvironment(
-            fn,
-            { stage, tableName: dev.table_name, bucketName: dev.bucket_name },
-            dev.endpoints,
-            dev.url,
-          ),
-          timeoutMs: timeoutMsOf(fn, stage),
-          memoryMb: stage.functions.memoryMb,
-        },
-      ],
-      logToStderr,
-    );
     try {
-      return report(await host.invoke(fn.entry.functionName, event));
+      return report(await invokeWithRunningRuntime(dev, fn, event, logToStderr));
     } catch (error) {
       return failure(error);
-    } finally {
-      await host.stop();
     }
   }
 
