@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@svc/platform/routes';
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { OpsDashboard } from './dashboard.js';
 import { Platform } from './platform.js';
 import { ServiceApi } from './service-api.js';
 import type { StageConfig } from './stage-config.js';
@@ -13,10 +14,11 @@ export interface ServicesStackProps extends StackProps {
 /** `Svc-<stage>`: one whole environment. */
 export const stackName = (stage: string) => `Svc-${stage}`;
 
-/** The platform plus one ServiceApi per service; every resource tagged with its stage and service. */
+/** The platform, one ServiceApi per service and the stage's dashboard; every resource tagged with its stage and service. */
 export class ServicesStack extends Stack {
   readonly platform: Platform;
   readonly serviceApis = new Map<string, ServiceApi>();
+  readonly dashboard: OpsDashboard;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -32,6 +34,11 @@ export class ServicesStack extends Stack {
         new ServiceApi(this, pascalCase(service.name), { platform: this.platform, service }),
       );
     }
+    // Last, so it sees every function, queue and DLQ the services created.
+    this.dashboard = new OpsDashboard(this, 'Dashboard', {
+      platform: this.platform,
+      serviceApis: this.serviceApis,
+    });
   }
 }
 
