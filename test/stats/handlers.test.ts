@@ -143,6 +143,65 @@ describe('POST /courses/{courseId}', () => {
     expect((await stats(user, course)).status).toBe(404);
   });
 
+  it('answers 422, not 500, for figures too large or too small to store, and stores nothing', async () => {
+    const [user, course] = [randomUUID(), randomUUID()];
+    const cases = [
+      { totalModulesStudied: Number.MAX_SAFE_INTEGER, averageScore: 100 },
+      { timeStudied: Number.MAX_SAFE_INTEGER + 2 },
+      { averageScore: 1e-131 },
+      { totalModulesStudied: 1e300 },
+    ];
+    for (const overrides of cases) {
+      const res = await post(user, course, session(overrides));
+      expect(res.status, JSON.stringify(overrides)).toBe(422);
+      expect(Object.keys(res.body.error.errors)).toEqual(Object.keys(overrides).slice(0, 1));
+    }
+    expect((await stats(user, course)).status).toBe(404);
+  });
+
+  it('sums a tiny score next to a large one without losing the aggregate', async () => {
+    const [user, course] = [randomUUID(), randomUUID()];
+    expect((await post(user, course, session({ totalModulesStudied: 1, averageScore: 100 }))).status).toBe(
+      201,
+    );
+    const tiny = session({ totalModulesStudied: 3, averageScore: 1e-50 });
+    const created = await post(user, course, tiny);
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual(tiny);
+    expect((await post(user, course, tiny)).status).toBe(201);
+    expect((await stats(user, course)).body).toEqual({
+      totalModulesStudied: 4,
+      averageScore: 25,
+      timeStudied: 240000,
+    });
+  });
+
+  it('answers 422 when a session would push a lifetime total past its bound, and keeps the totals', async () => {
+    const [user, course] = [randomUUID(), randomUUID()];
+    const big = Number.MAX_SAFE_INTEGER - 10;
+    expect((await post(user, course, session({ timeStudied: big }))).status).toBe(201);
+    const over = await post(user, course, session({ timeStudied: 11 }));
+    expect(over.status).toBe(422);
+    expect(Object.keys(over.body.error.errors)).toEqual(['timeStudied']);
+    expect((await post(user, course, session({ timeStudied: 10 }))).status).toBe(201);
+
+    const modulesMax = Math.floor(Number.MAX_SAFE_INTEGER / 100);
+    expect(
+      (await post(user, course, session({ totalModulesStudied: modulesMax - 8, timeStudied: 0 }))).status,
+    ).toBe(201);
+    const tooMany = await post(user, course, session({ totalModulesStudied: 5, timeStudied: 0 }));
+    expect(tooMany.status).toBe(422);
+    expect(Object.keys(tooMany.body.error.errors)).toEqual(['totalModulesStudied']);
+
+    const res = await stats(user, course);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      totalModulesStudied: modulesMax,
+      averageScore: 80,
+      timeStudied: Number.MAX_SAFE_INTEGER,
+    });
+  });
+
   it('echoes a sane x-request-id and replaces an unsafe one', async () => {
     const echoed = await post(randomUUID(), randomUUID(), session(), { 'x-request-id': 'abc-123' });
     expect(echoed.headers['x-request-id']).toBe('abc-123');
