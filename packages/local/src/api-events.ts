@@ -191,9 +191,13 @@ export function apiGatewayResponse(result: APIGatewayProxyResultV2 | undefined):
   return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body, 'utf8') };
 }
 
-/** API Gateway's own answers when no route matches or the function fails. */
+/** An HTTP API refuses a request body over its 10 MB payload quota before any function runs. */
+export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+
+/** API Gateway's own answers when no route matches, the body is too large, or the function fails. */
 export const gatewayErrors = {
   notFound: (): OutgoingResponse => plainJson(404, { message: 'Not Found' }),
+  tooLarge: (): OutgoingResponse => plainJson(413, { message: 'Request Entity Too Large' }),
   internal: (): OutgoingResponse => plainJson(500, { message: 'Internal Server Error' }),
   timeout: (): OutgoingResponse => plainJson(503, { message: 'Service Unavailable' }),
 };

@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@svc/platform/routes';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_REQUEST_BODY_BYTES } from './api-events.js';
 import { type LocalRuntime, startLocalRuntime } from './runtime.js';
 
 /** A service made of fixtures, so the runtime is tested without depending on any real service. */
@@ -130,6 +131,22 @@ describe('gateway', () => {
     const missing = await fetch(`${runtime.url}/echo/abc/more`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ message: 'Not Found' });
+  });
+
+  it('passes a body up to the 10 MB payload quota and answers 413 above it, as an HTTP API does', async () => {
+    const post = (bytes: number) =>
+      fetch(`${runtime.url}/echo/big`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'x'.repeat(bytes),
+      });
+    const atLimit = await post(MAX_REQUEST_BODY_BYTES);
+    expect(atLimit.status).toBe(200);
+    const { event } = (await atLimit.json()) as { event: { body: string } };
+    expect(event.body.length).toBe(MAX_REQUEST_BODY_BYTES);
+    const over = await post(MAX_REQUEST_BODY_BYTES + 1);
+    expect(over.status).toBe(413);
+    expect(await over.json()).toEqual({ message: 'Request Entity Too Large' });
   });
 });
 

@@ -10,6 +10,7 @@ import {
   apiGatewayEvent,
   apiGatewayResponse,
   gatewayErrors,
+  MAX_REQUEST_BODY_BYTES,
   type OutgoingResponse,
   RouteMatcher,
 } from './api-events.js';
@@ -263,6 +264,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       readBody(req)
         .then(async (body) => {
+          if (!body) return gatewayErrors.tooLarge();
           const path = (req.url ?? '/').split('?')[0] ?? '/';
           if (path === '/__local' || path.startsWith('/__local/'))
             return helpers(req.method ?? 'GET', path, body);
@@ -399,11 +401,17 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** The whole body, or undefined past the payload quota (read to the end but not kept, so memory stays bounded). */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BODY_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.on('end', () => resolve(size <= MAX_REQUEST_BODY_BYTES ? Buffer.concat(chunks) : undefined));
     req.on('error', reject);
   });
 }
