@@ -137,6 +137,15 @@ describe('POST /api/auth/session', () => {
     expect(wrongPassword.body.error.message).toBe(unknown.body.error.message);
   });
 
+  it.each([
+    ['an email longer than any account can have', { email: `${'a'.repeat(3000)}@example.com` }, 'email'],
+    ['a password longer than any account can have', { password: 'p'.repeat(1025) }, 'password'],
+  ])('answers 422, not 500, for %s', async (_, override, field) => {
+    const res = await api.session({ email: uniqueEmail(), password: 'correct horse battery', ...override });
+    expectError(res, 422);
+    expect(res.body.error.errors).toHaveProperty([field]);
+  });
+
   it('answers 422 for a missing password', async () => {
     const res = await api.session({ email: uniqueEmail() });
     expectError(res, 422);

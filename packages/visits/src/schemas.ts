@@ -30,9 +30,19 @@ export const RegistrationInput = v.object({
 });
 export type RegistrationInput = v.InferOutput<typeof RegistrationInput>;
 
+/** The same length limits as registration: no longer value can belong to an account (and keys are bounded). */
 export const SessionInput = v.object({
-  email: v.pipe(v.string('email must be a string'), v.trim(), v.nonEmpty('email is required')),
-  password: v.pipe(v.string('password must be a string'), v.nonEmpty('password is required')),
+  email: v.pipe(
+    v.string('email must be a string'),
+    v.trim(),
+    v.nonEmpty('email is required'),
+    v.maxLength(254, 'email must be at most 254 characters'),
+  ),
+  password: v.pipe(
+    v.string('password must be a string'),
+    v.nonEmpty('password is required'),
+    v.maxLength(1024, 'password must be at most 1024 characters'),
+  ),
 });
 export type SessionInput = v.InferOutput<typeof SessionInput>;
 
