@@ -330,6 +330,31 @@ describe('lists', () => {
     expect(seen).toEqual([...ids].reverse());
   });
 
+  it('fills a page even when its visits pass the 1 MB a single DynamoDB read returns', async () => {
+    // 50 tasks of 2,200 three-byte characters: about 330 KB stored per visit, the largest the schema allows.
+    const member = await newUser(100);
+    const tasks = Array.from({ length: 50 }, (_, i) => ({
+      name: `${i}`.padEnd(200, '中'),
+      description: '中'.repeat(2000),
+    }));
+    const ids: string[] = [];
+    for (let day = 1; day <= 5; day++) {
+      ids.push((await Visits.requestVisit(member.id, { date: futureDate(day), minutes: 1, tasks })).id);
+    }
+    const all = await Visits.listVisits({ member_id: member.id, limit: 50 });
+    expect(all.data.map((v) => v.id)).toEqual(ids);
+    expect(all.next_cursor).toBeNull();
+    const first = await Visits.listVisits({ member_id: member.id, status: 'requested', limit: 4 });
+    expect(first.data.map((v) => v.id)).toEqual(ids.slice(0, 4));
+    const rest = await Visits.listVisits({
+      member_id: member.id,
+      status: 'requested',
+      limit: 4,
+      cursor: first.next_cursor ?? '',
+    });
+    expect(rest).toEqual({ data: [expect.objectContaining({ id: ids[4] })], next_cursor: null });
+  });
+
   it('refuses a cursor that is not one of ours', async () => {
     await expect(Visits.listVisits({ limit: 5, cursor: 'bm90LWEtY3Vyc29y' })).rejects.toMatchObject({
       kind: 'bad_request',

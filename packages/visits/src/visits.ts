@@ -280,12 +280,15 @@ const byDate = (a: VisitItem, b: VisitItem) =>
 export async function listVisits(filter: VisitFilter): Promise<Page<Visit>> {
   const after = position(filter.cursor, POSITION);
   const start = after ? { date: after[0], visitId: after[1] } : undefined;
+  // `limit` alone is one DynamoDB page, cut short at 1 MB (large visits); `count` keeps reading to `take`.
   const take = filter.limit + 1;
   const q = visitsDb().entities.visit.query;
   const run = async (query: {
-    gt(k: { date: string; visitId: string }): { go(o: { limit: number }): Promise<{ data: VisitItem[] }> };
-    go(o: { limit: number }): Promise<{ data: VisitItem[] }>;
-  }) => (await (start ? query.gt(start) : query).go({ limit: take })).data;
+    gt(k: { date: string; visitId: string }): {
+      go(o: { limit: number; count: number }): Promise<{ data: VisitItem[] }>;
+    };
+    go(o: { limit: number; count: number }): Promise<{ data: VisitItem[] }>;
+  }) => (await (start ? query.gt(start) : query).go({ limit: take, count: take })).data;
 
   let items: VisitItem[];
   if (filter.member_id && filter.status) {
@@ -316,6 +319,7 @@ export async function listTransactions(
   const { data } = await (before ? query.lt({ createdAt: before[0], transactionId: before[1] }) : query).go({
     order: 'desc',
     limit: page.limit + 1,
+    count: page.limit + 1,
   });
   const items = data.slice(0, page.limit);
   const last = items.at(-1);
