@@ -65,6 +65,8 @@ export function jwksAuthenticator(settings: JwksSettings): Authenticator {
         issuer: settings.issuer,
         audience: settings.audience,
         algorithms: JWKS_ALGORITHMS,
+        // A token without an expiry would be valid forever once leaked: refused like an expired one.
+        requiredClaims: ['exp'],
         clockTolerance: 5,
       });
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new NotAuthenticated();
