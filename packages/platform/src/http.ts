@@ -13,7 +13,7 @@ import {
   type StoredResponse,
   validateIdempotencyKey,
 } from './idempotency.js';
-import { logger } from './logger.js';
+import { logger, type ScopedLogger, scopedLogger } from './logger.js';
 import type { HttpRoute, RequestSchemas } from './routes.js';
 import { fieldErrors } from './validation.js';
 
@@ -28,7 +28,7 @@ export interface HttpRequest<R extends RequestSchemas> {
   principal: Principal | undefined;
   requestId: string;
   event: APIGatewayProxyEventV2;
-  log: typeof logger;
+  log: ScopedLogger;
 }
 
 export interface HttpResult {
@@ -54,7 +54,7 @@ export type ApiResult = APIGatewayProxyStructuredResultV2;
 interface RequestState {
   requestId: string;
   startedAt: number;
-  log: typeof logger;
+  log: ScopedLogger;
   principal?: Principal;
 }
 
@@ -94,7 +94,7 @@ function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
       states.set(event, {
         requestId,
         startedAt: Date.now(),
-        log: logger.createChild({ persistentKeys: { request_id: requestId, route: route.functionName } }),
+        log: scopedLogger({ request_id: requestId, route: route.functionName }),
       });
     },
     after: (request) => {
@@ -110,7 +110,7 @@ function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
       const state = states.get(request.event) ?? {
         requestId: randomUUID(),
         startedAt: Date.now(),
-        log: logger,
+        log: logger as ScopedLogger,
       };
       const mapped = mapError(request.error);
       if (mapped.status >= 500) state.log.error('request failed', { error: request.error as Error });
