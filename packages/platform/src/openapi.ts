@@ -134,18 +134,35 @@ export function buildOpenApi(services: readonly ServiceDefinition[], serverUrl =
   };
 }
 
-/** Routes whose table entry lacks what the document needs: a success response, and a body schema for writes. */
+/**
+ * Routes whose table entry lacks what the document needs: a success response with a body schema (only a
+ * 204 has none), an error response, a schema for every `{parameter}` of the path, and a body schema for writes.
+ */
 export function undocumentedRoutes(services: readonly ServiceDefinition[]): string[] {
   const problems: string[] = [];
   for (const service of services) {
     for (const route of service.routes) {
       const id = `${route.method} ${route.path} (${route.functionName})`;
       const statuses = Object.keys(route.responses).map(Number);
-      if (!statuses.some((s) => s >= 200 && s < 300)) problems.push(`${id}: no success response`);
+      const successes = statuses.filter((s) => s >= 200 && s < 300);
+      if (successes.length === 0) problems.push(`${id}: no success response`);
+      for (const status of successes) {
+        if (status !== 204 && !route.responses[status]) problems.push(`${id}: no schema for ${status}`);
+      }
       if (!statuses.some((s) => s >= 400)) problems.push(`${id}: no error responses`);
+      const described = new Set(Object.keys(objectEntries(route.request.path)));
+      for (const [, name] of route.path.matchAll(/\{([^}+]+)\+?\}/g)) {
+        if (name && !described.has(name)) problems.push(`${id}: no schema for path parameter ${name}`);
+      }
       const needsBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
       if (needsBody && !route.request.body && !route.bodyless) problems.push(`${id}: no request body schema`);
     }
   }
   return problems;
+}
+
+/** The keys of a valibot object schema (empty for anything else). */
+function objectEntries(schema: v.GenericSchema | undefined): Record<string, unknown> {
+  const entries = (schema as { entries?: unknown } | undefined)?.entries;
+  return entries && typeof entries === 'object' ? (entries as Record<string, unknown>) : {};
 }
