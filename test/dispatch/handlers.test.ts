@@ -374,12 +374,59 @@ describe('GET /messages', () => {
     const { body } = await post({ to_number: '(415) 555-2671', message: 'format' });
     const byNumber = await list({ to_number: '415-555-2671', limit: '100' });
     expect(byNumber.body.data.map((m: { id: string }) => m.id)).toContain(body.id);
+    await post({ to_number: uniqueNumber(), message: 'one more' });
+    await post({ to_number: uniqueNumber(), message: 'and another' });
     // Other test files write to the same table meanwhile, so only the order is certain.
-    const all = await list({ limit: '20' });
+    const all = await list({ limit: '2' });
     const created = all.body.data.map((m: { created_at: string }) => m.created_at);
-    expect(created.length).toBeGreaterThan(1);
+    expect(created).toHaveLength(2);
     expect(created).toEqual([...created].sort().reverse());
     expect(all.body.next_cursor).toEqual(expect.any(String));
+  });
+
+  it('ends with next_cursor null exactly at the last page', async () => {
+    const to_number = uniqueNumber();
+    for (let i = 0; i < 4; i++) await post({ to_number, message: `p${i}` });
+    const first = await list({ to_number, limit: '2' });
+    expect(first.body.data).toHaveLength(2);
+    const second = await list({ to_number, limit: '2', cursor: first.body.next_cursor });
+    expect(second.body.data).toHaveLength(2);
+    expect(second.body.next_cursor).toBeNull();
+    const whole = await list({ to_number, limit: '4' });
+    expect(whole.body.next_cursor).toBeNull();
+    expect(whole.body.data.map((m: { id: string }) => m.id)).toEqual(
+      [...first.body.data, ...second.body.data].map((m: { id: string }) => m.id),
+    );
+  });
+
+  it('continues a listing with a cursor from the other listing (a cursor is a position)', async () => {
+    const to_number = uniqueNumber();
+    const older = (await post({ to_number, message: 'older' })).body.id;
+    await new Promise((r) => setTimeout(r, 3));
+    await post({ to_number, message: 'newer' });
+    const all = await list({ limit: '1' });
+    expect(all.status).toBe(200);
+    const mine = await list({ to_number, limit: '1' });
+    const next = await list({ to_number, limit: '5', cursor: mine.body.next_cursor });
+    expect(next.body.data.map((m: { id: string }) => m.id)).toEqual([older]);
+    const crossed = await list({ to_number, limit: '5', cursor: all.body.next_cursor });
+    expect(crossed.status).toBe(200);
+  });
+
+  const wrapped = (position: unknown) =>
+    Buffer.from(JSON.stringify({ p: position }), 'utf8').toString('base64url');
+
+  it.each([
+    ['a position that is not ours', wrapped('garbage')],
+    ['a DynamoDB key instead of a position', wrapped(Buffer.from('{"pk":"x"}').toString('base64'))],
+    ['a position with a bad id', wrapped('2026-01-01T00:00:00.000Z|not-an-id')],
+  ])('answers 400, not 500, for a cursor with %s', async (_, cursor) => {
+    const queries: Record<string, string>[] = [{ cursor }, { cursor, to_number: uniqueNumber() }];
+    for (const query of queries) {
+      const res = await list(query);
+      expect(res.status).toBe(400);
+      expect(res.body.error.errors).toHaveProperty('cursor');
+    }
   });
 
   it.each([

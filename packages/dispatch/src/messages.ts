@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  BadRequest,
   decodeCursor,
   encodeCursor,
   isConditionFailure,
@@ -136,14 +137,41 @@ export interface ListOptions {
   cursor?: string | undefined;
 }
 
-/** Newest first: one Query on gsi1 (one number) or gsi2 (every message). */
+/** A list cursor is the last (createdAt, id) returned: both list indexes sort by exactly that. */
+const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
+
+function positionOf(cursor: string | undefined): { createdAt: string; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  const match = POSITION.exec(decodeCursor(cursor) ?? '');
+  if (!match?.[1] || !match[2]) {
+    throw new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
+  }
+  return { createdAt: match[1], id: match[2] };
+}
+
+/**
+ * Newest first: one Query on gsi1 (one number) or gsi2 (every message). The cursor is our own position,
+ * not DynamoDB's key, so a forged one is a 400 (never a 500) and one from the other list still works.
+ */
 export async function listMessages(options: ListOptions): Promise<Page<MessageSummary>> {
+  const before = positionOf(options.cursor);
   const messages = dispatchDb().entities.message;
-  const page = { limit: options.limit, order: 'desc' as const, cursor: decodeCursor(options.cursor) ?? null };
-  const result = options.toNumber
-    ? await messages.query.byNumber({ toNumber: options.toNumber }).go(page)
-    : await messages.query.recent({ feed: 'all' }).go(page);
-  return { data: result.data.map(toSummary), next_cursor: encodeCursor(result.cursor) };
+  const take = options.limit + 1;
+  const page = { order: 'desc', limit: take, count: take } as const;
+  let data: MessageItem[];
+  if (options.toNumber) {
+    const base = messages.query.byNumber({ toNumber: options.toNumber });
+    data = (await (before ? base.lt(before) : base).go(page)).data;
+  } else {
+    const base = messages.query.recent({ feed: 'all' });
+    data = (await (before ? base.lt(before) : base).go(page)).data;
+  }
+  const items = data.slice(0, options.limit);
+  const last = items.at(-1);
+  return {
+    data: items.map(toSummary),
+    next_cursor: data.length > options.limit && last ? encodeCursor(`${last.createdAt}|${last.id}`) : null,
+  };
 }
 
 export interface DeliveryStatusResult {
