@@ -1,4 +1,4 @@
-import { createHmac, KeyObject, randomUUID, sign } from 'node:crypto';
+import { createHmac, KeyObject, randomUUID, sign, type webcrypto } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
@@ -66,7 +66,7 @@ export interface MatrixIssuer {
 /** RS256 by hand (node:crypto), so headers a library would refuse to sign (e.g. `crit`) can be made. */
 function rs256(key: PrivateKey, claims: Claims, header: Header): string {
   const input = `${encode({ typ: 'JWT', ...header, alg: 'RS256' })}.${encode(claims)}`;
-  const signature = sign('sha256', Buffer.from(input), KeyObject.from(key as CryptoKey));
+  const signature = sign('sha256', Buffer.from(input), KeyObject.from(key as webcrypto.CryptoKey));
   return `${input}.${signature.toString('base64url')}`;
 }
 

@@ -8,10 +8,19 @@ import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
 import type { HttpRoute } from '@svc/platform/routes';
 import { register } from '@svc/visits/routes';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createLocalJWKSet, importJWK, jwtVerify } from 'jose';
+import {
+  CompactSign,
+  createLocalJWKSet,
+  exportSPKI,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  jwtVerify,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '../../infra/lib/services.js';
 import { apiEvent, type Invoked, invoke } from '../support/api-event.js';
+import { gateway } from '../support/gateway.js';
 import {
   type Claims,
   claimsOf,
@@ -476,6 +485,92 @@ describe.each(jwtRoutes.map((route) => [name(route), route] as const))('JWT rout
       expect([401, 403]).not.toContain(reply.status);
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The same attacks that need no private key, end to end through the shared local gateway: its issuer's
+// JWKS is public (/__local/jwks.json) and POST /__local/token signs honest tokens. Only rejected requests
+// and reads are sent, so nothing changes on the shared runtime.
+
+describe('through the local gateway', () => {
+  let jwk: JWK;
+  let pem: string;
+  let jwksText: string;
+  beforeAll(async () => {
+    const jwks = await gateway('GET', '/__local/jwks.json');
+    jwksText = JSON.stringify(jwks.body);
+    jwk = (jwks.body as { keys: JWK[] }).keys[0] as JWK;
+    pem = await exportSPKI((await importJWK(jwk, String(jwk.alg))) as Parameters<typeof exportSPKI>[0]);
+  });
+
+  const localToken = async (body: Record<string, unknown>) =>
+    (await gateway('POST', '/__local/token', { body })).body.access_token as string;
+
+  async function send(route: HttpRoute, authorization: string) {
+    const sample = samples.get(route.functionName);
+    if (!sample) throw new Error(`${route.functionName} has no sample`);
+    const target = sample.rawQueryString ? `${sample.rawPath}?${sample.rawQueryString}` : sample.rawPath;
+    const requestId = `jwt-matrix-gw-${randomUUID()}`;
+    const reply = await gateway(route.method, target, {
+      headers: {
+        authorization,
+        'x-request-id': requestId,
+        ...(route.idempotent ? { 'idempotency-key': randomUUID() } : {}),
+      },
+      ...(sample.body !== undefined ? { body: sample.body } : {}),
+    });
+    return outcome({
+      status: reply.status,
+      body: reply.body,
+      headers: {
+        ...Object.fromEntries(reply.headers.entries()),
+        'x-sent-request-id': requestId,
+      },
+    });
+  }
+
+  it.each(jwtRoutes.map((route) => [name(route), route] as const))(
+    '%s: forged and expired tokens are 401, a token without the scope 403',
+    async (_, route) => {
+      const honest = await localToken({ scope: scopeString(route), sub: 'jwt-matrix' });
+      const claims = claimsOf(honest);
+      const kid = String(jwk.kid);
+      const expired = await localToken({ scope: scopeString(route), sub: 'jwt-matrix', expires_in: -3600 });
+      // The issuer's own tokens, so a 401 is about the one thing changed: the expiry, or the forging.
+      expect(claims.exp).toBeGreaterThan(now());
+      expect(claimsOf(expired).exp).toBeLessThan(now() - 3000);
+      const attacks: Record<string, string> = {
+        'alg none': bearer(unsigned({ alg: 'none', typ: 'JWT', kid }, claims)),
+        'HS256 keyed with the served key as PEM': bearer(hmacSigned('HS256', pem, claims, { kid })),
+        'HS256 keyed with the served JWKS': bearer(hmacSigned('HS256', jwksText, claims, { kid })),
+        'HS256 keyed with the served JWK': bearer(hmacSigned('HS256', JSON.stringify(jwk), claims, { kid })),
+        "HS256 with 'secret'": bearer(hmacSigned('HS256', 'secret', claims, { kid })),
+        'signed by another key under the same kid': bearer(
+          await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+            .setProtectedHeader({ alg: String(jwk.alg), kid, typ: 'JWT' })
+            .sign((await generateKeyPair(String(jwk.alg))).privateKey),
+        ),
+        'scope added after signing': bearer(
+          withPayload(await localToken({ scope: 'nothing', sub: 'jwt-matrix' }), claims),
+        ),
+        expired: bearer(expired),
+        'a valid token without the scope': bearer(await localToken({ scope: 'openid', sub: 'jwt-matrix' })),
+      };
+      const outcomes: Record<string, string> = {};
+      for (const [attack, authorization] of Object.entries(attacks))
+        outcomes[attack] = await send(route, authorization);
+      expect(outcomes).toEqual(
+        Object.fromEntries(
+          Object.keys(attacks).map((a) => [a, a === 'a valid token without the scope' ? '403' : '401']),
+        ),
+      );
+      // Reads only (a send would start real work on the shared runtime): the honest token gets past auth.
+      if (route.method === 'GET') {
+        const reply = await send(route, bearer(honest));
+        expect(['200', '404'], reply).toContain(reply);
+      }
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------
