@@ -1,3 +1,4 @@
+import { isThrottling, isWriteConflict } from './dynamo.js';
 import { DomainError, type ErrorKind, type FieldErrors } from './errors.js';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -35,7 +36,25 @@ export function mapError(error: unknown): MappedError {
   }
   const middy = middyHttpError(error);
   if (middy) return middy;
+  // DynamoDB contention that reached the edge outside `retryContention` (a read, an idempotency
+  // record, a single-item write) is still the caller's cue to retry, never a server fault.
+  if (isWriteConflict(error)) {
+    return { status: 409, message: 'Too many concurrent changes to the same data, retry later.' };
+  }
+  if (isThrottling(error)) {
+    return { status: 503, message: 'The database is busy, retry later.', retryAfterSeconds: 1 };
+  }
+  // middy stops a handler just before the Lambda timeout (e.g. retries against a throttled table):
+  // answered like API Gateway answers a timed-out function, 503, so the caller retries.
+  if (isMiddyTimeout(error)) {
+    return { status: 503, message: 'The request took too long, retry later.', retryAfterSeconds: 1 };
+  }
   return { status: 500, message: 'Internal server error.' };
+}
+
+function isMiddyTimeout(error: unknown): boolean {
+  const e = error as { name?: unknown; cause?: { package?: unknown } } | null;
+  return e?.name === 'TimeoutError' && e.cause?.package === '@middy/core';
 }
 
 /** @middy/http-json-body-parser throws http-errors style objects; SPEC §0 wants 400 for malformed JSON. */
