@@ -60,6 +60,8 @@ const memoryQueue = () => {
 const START = Date.parse('2026-02-01T00:00:00.000Z');
 const END = START + 3_600_000;
 const period = { start: iso(START), end: iso(END) };
+const objectKeyOf = (userId: string, p: { start: string; end: string }) =>
+  `task_report_${userId}_${p.start}_${p.end}.json`;
 
 /** One user's tasks placed on and around the window edges. */
 async function edgeUser() {
@@ -178,13 +180,15 @@ describe('stored reports', () => {
     const userId = uid();
     await apply({ userId, id: uid('task'), timestamp: iso(START + 1) });
     const store = s3ReportStore(BUCKET, client);
-    const put = vi.spyOn(store, 'put');
     const results = await Promise.allSettled(
       Array.from({ length: 8 }, () => Reports.generateReport({ userId, ...period }, { store })),
     );
     const stored = results.filter((r) => r.status === 'fulfilled' && r.value === 'stored');
     expect(stored).toHaveLength(1);
-    expect(put).toHaveBeenCalledTimes(1);
+    const objects = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `task_report_${userId}_` }),
+    );
+    expect(objects.Contents?.map((c) => c.Key)).toEqual([objectKeyOf(userId, period)]);
     for (const r of results) {
       if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(Reports.ReportInProgress);
     }
@@ -366,6 +370,73 @@ describe('read routes', () => {
     expect(doc.status).toBe(200);
     expect(doc.body).toMatchObject({ userId, period: windows[2] });
     expect(doc.body.oldIncompleteTasks).toHaveLength(1);
+  });
+
+  it('pages exactly with cursors of its own: pending reports skipped, either list takes the cursor', async () => {
+    const userId = uid();
+    await apply({ userId, id: uid('task'), timestamp: iso(START - 1) });
+    const store = s3ReportStore(BUCKET, client);
+    const day = START + 7 * 86_400_000;
+    const windows = [0, 1, 2, 3, 4].map((i) => ({
+      start: iso(day + i * 60_000),
+      end: iso(day + (i + 1) * 60_000),
+    }));
+    for (const w of windows.slice(0, 4)) await Reports.generateReport({ userId, ...w }, { store });
+    // The newest window's worker died after claiming it: pending, so listed nowhere.
+    const crashing = { put: async () => Promise.reject(new Error('crashed')), get: async () => undefined };
+    await expect(
+      Reports.generateReport({ userId, ...(windows[4] as (typeof windows)[0]) }, { store: crashing }),
+    ).rejects.toThrow('crashed');
+
+    const periods: unknown[] = [];
+    let cursor: string | undefined;
+    for (let pageNo = 0; pageNo < 10; pageNo++) {
+      const page = await list({ userId, limit: '1', ...(cursor ? { cursor } : {}) });
+      expect(page.status).toBe(200);
+      expect(page.body.data).toHaveLength(1);
+      periods.push(page.body.data[0].period);
+      cursor = page.body.next_cursor ?? undefined;
+      if (!cursor) break;
+    }
+    expect(periods).toEqual(windows.slice(0, 4).reverse());
+
+    // A cursor from one user's list continues the list of everyone (and the other way round).
+    const mine = await list({ userId, limit: '2' });
+    const everyone = await list({ limit: '5', cursor: mine.body.next_cursor });
+    expect(everyone.status).toBe(200);
+    const ends = everyone.body.data.map((r: { period: { end: string } }) => r.period.end);
+    expect(ends.every((end: string) => end <= (windows[2]?.end ?? ''))).toBe(true);
+    expect(ends).toEqual([...ends].sort().reverse());
+    const all = await list({ limit: '1' });
+    expect((await list({ userId, cursor: all.body.next_cursor ?? '' })).status).toBe(200);
+  });
+
+  it.each([
+    ['a position that is not ours', 'x'],
+    ['a DynamoDB key', Buffer.from('{"pk":"$tasks#reportid_1","sk":"$report_1"}').toString('base64url')],
+    ['a position with a non-UUID id', '2026-02-01T00:00:00.000Z|not-a-uuid-at-all-but-thirty-six-ch'],
+    ['a position with a bad time', '2026-02-01|00000000-0000-4000-8000-000000000000'],
+  ])('answers 400, not 500, for a cursor carrying %s', async (_, position) => {
+    const cursor = Buffer.from(JSON.stringify({ p: position })).toString('base64url');
+    const queries: Record<string, string>[] = [{ cursor }, { cursor, userId: uid() }];
+    for (const query of queries) {
+      const res = await list(query);
+      expect(res.status).toBe(400);
+      expect(res.body.error.errors).toHaveProperty('cursor');
+    }
+  });
+
+  it('answers 400 for a bad limit or userId', async () => {
+    const queries: Record<string, string>[] = [
+      { limit: '0' },
+      { limit: '101' },
+      { limit: 'ten' },
+      { userId: 'has space' },
+    ];
+    for (const query of queries) {
+      expect((await list(query)).status).toBe(400);
+    }
+    expect((await list({ limit: '100' })).status).toBe(200);
   });
 
   it('answers 404 for an unknown report and 400 for a non-UUID id', async () => {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  BadRequest,
   decodeCursor,
   encodeCursor,
   isConditionFailure,
@@ -302,20 +303,48 @@ const summaryOf = (r: ReportItem): ReportSummary => ({
   },
 });
 
-/** Stored report summaries, newest window first, for one user or for everyone. */
+/** A list cursor is the last (periodEnd, reportId) returned: both list indexes sort by exactly that. */
+const REPORT_POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
+
+function positionOf(cursor: string | undefined): { periodEnd: string; reportId: string } | undefined {
+  if (cursor === undefined) return undefined;
+  const match = REPORT_POSITION.exec(decodeCursor(cursor) ?? '');
+  if (!match?.[1] || !match[2]) {
+    throw new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
+  }
+  return { periodEnd: match[1], reportId: match[2] };
+}
+
+/**
+ * Stored report summaries, newest window first, for one user or for everyone. The cursor is our own
+ * position, not DynamoDB's key, so a forged one is a 400 and one from the other list still works.
+ */
 export async function listReports(query: {
   userId?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }): Promise<Page<ReportSummary>> {
+  const before = positionOf(query.cursor);
   const reports = tasksDb().entities.report;
-  const base = query.userId
-    ? reports.query.byUser({ userId: query.userId })
-    : reports.query.byTime({ everyone: 'all' });
-  const page = await base
-    .where((a, op) => op.eq(a.status, 'stored'))
-    .go({ order: 'desc', limit: query.limit, cursor: decodeCursor(query.cursor) ?? null });
-  return { data: page.data.map(summaryOf), next_cursor: encodeCursor(page.cursor) };
+  const take = query.limit + 1;
+  const stored = { order: 'desc', limit: take, count: take } as const;
+  const isStored = (a: { status: unknown }, op: { eq: (a: unknown, v: unknown) => string }) =>
+    op.eq(a.status, 'stored');
+  let data: ReportItem[];
+  if (query.userId) {
+    const base = reports.query.byUser({ userId: query.userId });
+    data = (await (before ? base.lt(before) : base).where(isStored).go(stored)).data;
+  } else {
+    const base = reports.query.byTime({ everyone: 'all' });
+    data = (await (before ? base.lt(before) : base).where(isStored).go(stored)).data;
+  }
+  const items = data.slice(0, query.limit);
+  const last = items.at(-1);
+  return {
+    data: items.map(summaryOf),
+    next_cursor:
+      data.length > query.limit && last ? encodeCursor(`${last.periodEnd}|${last.reportId}`) : null,
+  };
 }
 
 /** The full stored document of one report. */
