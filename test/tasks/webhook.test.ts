@@ -56,6 +56,12 @@ describe('POST /webhook created', () => {
     expect((await Tasks.getTask(t.id))?.content).toBe('buy milk');
   });
 
+  it('accepts a real leap day', async () => {
+    const t = newTask();
+    expect((await post({ ...t, timestamp: '2028-02-29T23:59:59.999Z' })).status).toBe(202);
+    expect((await Tasks.getTask(t.id))?.createdAt).toBe('2028-02-29T23:59:59.999Z');
+  });
+
   it('stores a task created already completed with completedAt = createdAt', async () => {
     const t = newTask();
     await post({ ...t, timestamp: T(3), isCompleted: true });
@@ -172,6 +178,17 @@ describe('POST /webhook validation', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.errors).toHaveProperty(field);
   });
+
+  it.each(['2026-02-31T10:00:00Z', '2026-02-29T10:00:00Z', '2026-03-01T24:00:00Z', '2026-13-01T10:00:00Z'])(
+    'answers 422 for the impossible calendar time %s instead of rolling it over',
+    async (timestamp) => {
+      const t = newTask();
+      const res = await post({ ...t, timestamp });
+      expect(res.status).toBe(422);
+      expect(res.body.error.errors).toHaveProperty('timestamp');
+      expect(await Tasks.getTask(t.id)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['malformed JSON', '{"event":'],

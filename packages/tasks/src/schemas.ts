@@ -17,6 +17,31 @@ const externalId = (what: string) =>
     v.regex(/^[A-Za-z0-9._:@-]{1,128}$/, `${what} must be 1-128 characters of A-Z a-z 0-9 . _ : @ -`),
   );
 
+/**
+ * The calendar fields exist as written: `Date.parse` would quietly roll 2026-02-31 over to March 3
+ * and 24:00 to the next day, storing a different instant from the one the sender meant.
+ */
+function isRealInstant(s: string): boolean {
+  const [date = '', time = ''] = s.split(/t/i);
+  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
+  const [h, mi, sec = 0] = time
+    .slice(0, 8)
+    .split(':')
+    .map((n) => Number.parseInt(n, 10)) as number[];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  day.setUTCFullYear(y);
+  return (
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h !== undefined &&
+    h <= 23 &&
+    mi !== undefined &&
+    mi <= 59 &&
+    sec <= 59 &&
+    !Number.isNaN(Date.parse(s))
+  );
+}
+
 /** ISO 8601 with a zone (Z or ±hh:mm), normalised to UTC with milliseconds so strings sort by time. */
 const instant = (what: string) =>
   v.pipe(
@@ -25,7 +50,7 @@ const instant = (what: string) =>
       /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i,
       `${what} must be an ISO 8601 timestamp with a time zone`,
     ),
-    v.check((s) => !Number.isNaN(Date.parse(s)), `${what} must be a valid timestamp`),
+    v.check(isRealInstant, `${what} must be a valid timestamp`),
     v.transform((s) => new Date(s).toISOString()),
   );
 
