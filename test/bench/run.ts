@@ -79,10 +79,17 @@ const MINIMAL = {
 } as const;
 type Bench = keyof typeof MINIMAL;
 const minimalBundle = (name: Bench) => join(outDir, MINIMAL[name], 'index.mjs');
-for (const name of Object.keys(MINIMAL) as Bench[]) {
+// The same route's real middleware stack around a no-op implementation (test/bench/stack-only/): splits
+// the gap to the minimal handler into "our HTTP stack" and "the domain code and ElectroDB".
+const stackBundle = (name: Bench) => join(outDir, 'stack-only', MINIMAL[name], 'index.mjs');
+const bundles = (Object.keys(MINIMAL) as Bench[]).flatMap((name) => [
+  { source: `./minimal/${MINIMAL[name]}.ts`, outfile: minimalBundle(name) },
+  { source: `./stack-only/${MINIMAL[name]}.ts`, outfile: stackBundle(name) },
+]);
+for (const { source, outfile } of bundles) {
   await build({
-    entryPoints: [fileURLToPath(new URL(`./minimal/${MINIMAL[name]}.ts`, import.meta.url))],
-    outfile: minimalBundle(name),
+    entryPoints: [fileURLToPath(new URL(source, import.meta.url))],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -122,13 +129,18 @@ const sizeRows = [...assets.entries()]
     const raw = readFileSync(file);
     return [id, (raw.length / 1024).toFixed(0), (gzipSync(raw).length / 1024).toFixed(0)];
   });
-for (const name of Object.keys(MINIMAL) as Bench[]) {
-  const raw = readFileSync(minimalBundle(name));
-  sizeRows.push([
-    `_minimal ${name}_`,
-    (raw.length / 1024).toFixed(0),
-    (gzipSync(raw).length / 1024).toFixed(0),
-  ]);
+for (const [label, bundle] of [
+  ['minimal', minimalBundle],
+  ['stack-only', stackBundle],
+] as const) {
+  for (const name of Object.keys(MINIMAL) as Bench[]) {
+    const raw = readFileSync(bundle(name));
+    sizeRows.push([
+      `_${label} ${name}_`,
+      (raw.length / 1024).toFixed(0),
+      (gzipSync(raw).length / 1024).toFixed(0),
+    ]);
+  }
 }
 table(['function', 'raw KiB', 'gzip KiB'], sizeRows);
 
@@ -268,7 +280,7 @@ try {
   }
   const runChild = (
     name: Bench,
-    kind: 'real' | 'minimal',
+    kind: 'real' | 'minimal' | 'stack',
     plan: { warmup: number; count: number },
     extraEnv: Record<string, string> = {},
   ) =>
@@ -279,7 +291,8 @@ try {
         QUEUE_URL_DISPATCH_SEND: realQueue,
         ...extraEnv,
         BENCH_PLAN: JSON.stringify({
-          module: kind === 'real' ? assets.get(name) : minimalBundle(name),
+          module:
+            kind === 'real' ? assets.get(name) : kind === 'stack' ? stackBundle(name) : minimalBundle(name),
           templates: [templates[name]],
           ...plan,
         }),
@@ -322,20 +335,26 @@ try {
   );
   note('');
   const warm: (string | number)[][] = [];
+  const warmSplit: { name: string; real: number; minimal: number; stack: number }[] = [];
   for (const name of names) {
     const real: number[] = [];
     const min: number[] = [];
+    const stack: number[] = [];
     let statuses = '';
     for (let round = 0; round < 2; round++) {
       const r = await runChild(name, 'real', { warmup: WARMUP, count: COUNT });
       const m = await runChild(name, 'minimal', { warmup: WARMUP, count: COUNT });
+      const st = await runChild(name, 'stack', { warmup: WARMUP, count: COUNT });
       real.push(...r.samples);
       min.push(...m.samples);
-      statuses = `${ok(r)} / ${ok(m)}`;
+      stack.push(...st.samples);
+      statuses = `${ok(r)} / ${ok(m)} / ${ok(st)}`;
     }
     real.sort((a, b) => a - b);
     min.sort((a, b) => a - b);
+    stack.sort((a, b) => a - b);
     const ratio = p(real, 0.5) / p(min, 0.5);
+    warmSplit.push({ name, real: p(real, 0.5), minimal: p(min, 0.5), stack: p(stack, 0.5) });
     warm.push([
       name,
       f2(p(real, 0.5)),
@@ -343,6 +362,7 @@ try {
       f2(p(min, 0.5)),
       f2(p(min, 0.99)),
       `${f2(ratio)}${ratio <= 1.1 ? '' : ' ✗'}`,
+      f2(p(stack, 0.5)),
       statuses,
     ]);
     console.log(`warm ${name} done`);
@@ -355,7 +375,8 @@ try {
       'minimal p50',
       'minimal p99',
       'p50 ratio (≤1.10)',
-      'statuses real / minimal (last round)',
+      'stack-only p50',
+      'statuses real / minimal / stack-only (last round)',
     ],
     warm,
   );
@@ -372,15 +393,19 @@ try {
   );
   note('');
   const cold: (string | number)[][] = [];
+  const coldSplit: { name: string; real: number; minimal: number; stack: number }[] = [];
   for (const name of names) {
     const r: ChildResult[] = [];
     const m: ChildResult[] = [];
+    const st: ChildResult[] = [];
     for (let i = 0; i < RUNS; i++) {
       r.push(await runChild(name, 'real', { warmup: 0, count: 0 }));
       m.push(await runChild(name, 'minimal', { warmup: 0, count: 0 }));
+      st.push(await runChild(name, 'stack', { warmup: 0, count: 0 }));
     }
     const initFirst = (xs: ChildResult[]) => median(xs.map((x) => x.cold.importMs + x.cold.firstInvokeMs));
     const ratio = initFirst(r) / initFirst(m);
+    coldSplit.push({ name, real: initFirst(r), minimal: initFirst(m), stack: initFirst(st) });
     cold.push([
       name,
       f1(median(r.map((x) => x.cold.importMs))),
@@ -391,6 +416,7 @@ try {
       f1(initFirst(m)),
       f1(median(m.map((x) => x.cold.sinceProcessStart))),
       `${f2(ratio)}${ratio <= 1.3 ? '' : ' ✗'}`,
+      f1(initFirst(st)),
     ]);
     console.log(`cold ${name} done`);
   }
@@ -405,6 +431,7 @@ try {
       'minimal init+first',
       'minimal since start',
       'ratio (≤1.30)',
+      'stack-only init+first',
     ],
     cold,
   );
@@ -626,6 +653,48 @@ try {
   if (!misses.length) misses.push('- None.');
   for (const m of misses) note(m);
   note('');
+  note(
+    'Where each gap goes. "stack-only" is the same route behind the same middleware with an implementation ' +
+      'that does nothing (test/bench/stack-only/), so `stack-only − minimal` is what the shared HTTP stack adds ' +
+      '(request id, auth, JSON parsing, valibot validation incl. phone normalisation, the access log line, ' +
+      "error envelope) beyond the bare handler's own token check and I/O, and `real − stack-only` is the domain " +
+      'operation through ElectroDB (its request building, response parsing, and the stack trace ElectroDB ' +
+      "captures on every `go()`), beside the minimal handler's bare DocumentClient calls. Stack-only still does " +
+      'the auth I/O (JWKS, SSM, the visits account lookup) but not the domain I/O, so for routes without auth ' +
+      "I/O `real − stack-only` is close to the minimal time plus ElectroDB's share.",
+  );
+  note('');
+  const split = (rows: typeof warmSplit) =>
+    rows.map((r) => [
+      r.name,
+      f2(r.minimal),
+      f2(r.stack),
+      f2(r.real),
+      f2(r.real - r.minimal),
+      f2(r.real - r.stack),
+    ]);
+  table(
+    [
+      'warm p50 ms',
+      'minimal',
+      'stack-only',
+      'real',
+      'real − minimal',
+      'real − stack-only (domain + ElectroDB + domain I/O)',
+    ],
+    split(warmSplit),
+  );
+  table(
+    [
+      'cold init+first ms',
+      'minimal',
+      'stack-only',
+      'real',
+      'real − minimal',
+      'real − stack-only (ElectroDB import, entity construction, domain)',
+    ],
+    split(coldSplit),
+  );
   note('## Not measured');
   note('');
   for (const m of missing.length ? missing : ['- Nothing of the six items is skipped.']) note(m);
