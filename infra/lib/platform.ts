@@ -2,6 +2,8 @@ import { TABLE } from '@svc/platform/table';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -46,6 +48,7 @@ export class Platform extends Construct {
   readonly httpStage: HttpStage;
   readonly accessLogs: logs.LogGroup;
   readonly alarmTopic: sns.Topic;
+  readonly apiServerErrorsAlarm: cloudwatch.Alarm;
   /** Logical queue name → queue, filled by each ServiceApi for the queues it owns. */
   readonly queues = new Map<string, sqs.IQueue>();
   /** Alarm emails SNS could not deliver (only when the stage has an alarm email). */
@@ -102,6 +105,17 @@ export class Platform extends Construct {
       displayName: `svc ${stage.name} alarms`,
       enforceSSL: true,
     });
+    // Handlers answer their own faults with a 500 response, which Lambda does not count as an Error:
+    // the API's 5xx count is what sees them.
+    this.apiServerErrorsAlarm = new cloudwatch.Alarm(this, 'ApiServerErrorsAlarm', {
+      alarmDescription: `HTTP API answered 5xx (stage ${stage.name}): a handler fault, timeout or dependency outage.`,
+      metric: this.httpApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.apiServerErrorsAlarm.addAlarmAction(new SnsAction(this.alarmTopic));
     if (stage.alarmEmail) {
       // An alarm nobody received should not vanish: undeliverable notifications are kept for 14 days.
       this.alarmDeliveryDlq = new sqs.Queue(this, 'AlarmDeliveryDlq', {

@@ -332,6 +332,19 @@ describe('alarms', () => {
     }
   });
 
+  it('alarms on any 5xx of the HTTP API (handler-caught faults are responses, not Lambda errors)', () => {
+    const [apiId] = Object.keys(dev.template.findResources('AWS::ApiGatewayV2::Api'));
+    dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: topic(dev.template) }],
+    });
+  });
+
   it('emails the alarm address when the stage has one, keeping undeliverable notifications', () => {
     prod.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
