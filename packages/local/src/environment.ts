@@ -7,6 +7,7 @@ import {
   physicalQueueName,
   queueUrlVariable,
   type StageConfig,
+  type StageOverrides,
   settingsEnvironment,
   stageConfig,
 } from '@svc/infra/stage-config';
@@ -40,11 +41,14 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 /**
  * The `local` stage preset with its URLs pointed at the gateway actually listening (PORT may differ
  * from the preset's 3000): issuer, JWKS and the fake SMS providers all live under `/__local`.
+ * `overrides` change other settings (a test's timeouts); those URLs always stay the gateway's.
  */
-export function localStage(gatewayUrl: string): StageConfig {
+export function localStage(gatewayUrl: string, overrides: StageOverrides = {}): StageConfig {
   return stageConfig('local', {
-    auth: { issuer: `${gatewayUrl}/__local`, jwksUrl: `${gatewayUrl}/__local/jwks.json` },
+    ...overrides,
+    auth: { ...overrides.auth, issuer: `${gatewayUrl}/__local`, jwksUrl: `${gatewayUrl}/__local/jwks.json` },
     settings: {
+      ...overrides.settings,
       provider1Url: `${gatewayUrl}/__local/providers/provider1/sms`,
       provider2Url: `${gatewayUrl}/__local/providers/provider2/sms`,
     },

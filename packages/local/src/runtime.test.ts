@@ -81,6 +81,11 @@ beforeAll(async () => {
     parameters: { 'fixture-secret': 'shh' },
     schedules: false,
     callbackDelayMs: 50,
+    // A stage override reaches every function; one naming the gateway's own URLs cannot move them.
+    stage: {
+      settings: { providerTimeoutMs: 4321, provider1Url: 'http://elsewhere.example/sms' },
+      functions: { timeoutSeconds: 12 },
+    },
     log: () => undefined,
   });
 }, 120_000);
@@ -121,6 +126,15 @@ describe('gateway', () => {
     // Only what the route table grants: a public route gets no JWT settings, and nothing leaks from the host.
     expect(env.JWT_ISSUER).toBeUndefined();
     expect(env.HOME).toBeUndefined();
+  });
+
+  it('applies stage overrides to the environment but keeps the fakes and issuer on the gateway', () => {
+    expect(runtime.stage.functions.timeoutSeconds).toBe(12);
+    expect(runtime.environmentOf('FixtureEcho')).toMatchObject({
+      PROVIDER_TIMEOUT_MS: '4321',
+      PROVIDER1_URL: `${runtime.url}/__local/providers/provider1/sms`,
+    });
+    expect(runtime.stage.auth.issuer).toBe(`${runtime.url}/__local`);
   });
 
   it('gives JWT routes the issuer settings, and answers unknown routes like API Gateway', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { StageConfig } from '@svc/infra/stage-config';
-import { parameterName } from '@svc/infra/stage-config';
+import { parameterName, type StageOverrides } from '@svc/infra/stage-config';
 import type { HttpRoute, ScheduledJob, ServiceDefinition } from '@svc/platform/routes';
 import {
   apiGatewayEvent,
@@ -63,6 +63,8 @@ export interface LocalRuntimeOptions {
   logLevel?: StageConfig['logLevel'];
   /** Fake provider callback delay (default 300 ms). */
   callbackDelayMs?: number;
+  /** Changes to the `local` stage settings (e.g. longer timeouts for a test on a busy machine). */
+  stage?: StageOverrides;
 }
 
 export interface LocalRuntime {
@@ -110,7 +112,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => closeServer(server));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    const baseStage = localStage(url);
+    const baseStage = localStage(url, options.stage);
     const stage: StageConfig = options.logLevel ? { ...baseStage, logLevel: options.logLevel } : baseStage;
     const tableName = options.tableName ?? `svc-${stage.name}`;
     const bucketName = `svc-${stage.name}-reports`;
