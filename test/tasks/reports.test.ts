@@ -3,6 +3,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { startLocalS3 } from '@svc/local/s3-server';
 import { dynamo } from '@svc/platform';
 import { type ReportJob, type ReportQueue, Reports, s3ReportStore, Tasks } from '@svc/tasks';
+import { tasksDb } from '@svc/tasks/entities';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as generateHandler } from '../../functions/tasks/generate-report.js';
@@ -256,6 +257,11 @@ describe('planner', () => {
       now: minutes(5),
     });
     expect(same.window).toBeUndefined();
+
+    // Each claimed window is recorded as a run, once, with how many users it fanned out to.
+    const { data: runs } = await tasksDb().entities.reportRun.query.byStart({ schedule }).go();
+    expect(runs.map((r) => ({ start: r.start, end: r.end }))).toEqual([one.window, claimed[0]?.window]);
+    expect(runs.every((r) => typeof r.users === 'number' && typeof r.enqueuedAt === 'string')).toBe(true);
   });
 
   it('fans out one message per user to 250 users and each gets exactly one report, even when re-run', async () => {
