@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isConditionFailure, type Logger, logger } from '@svc/platform';
+import { isConditionFailure, type Logger, logger, type ScopedLogger, scopedLogger } from '@svc/platform';
 import type { BreakerPhase, CircuitBreaker } from './breaker.js';
 import { dispatchDb, type MessageItem } from './entities.js';
 import { findMessage, isSuppressed } from './messages.js';
@@ -98,7 +98,7 @@ async function markSent(
   provider: string,
   providerMessageId: string,
   at: string,
-  log: Logger,
+  log: ScopedLogger,
 ): Promise<void> {
   const entry = { status: 'sent' as const, at, provider };
   try {
@@ -148,7 +148,7 @@ export async function processSendJob(
   deps: SenderDeps,
 ): Promise<SendOutcome> {
   const now = deps.now ?? Date.now;
-  const log = (deps.log ?? logger).createChild({ persistentKeys: { message_id: job.id } });
+  const log = scopedLogger({ message_id: job.id }, deps.log ?? logger);
   // Everything that can fail for reasons of our own happens before the claim, so it cannot strand one.
   const callbackUrl = await deps.callbackUrl(job.id);
   const claimed = await claim(job.id, now(), deps.leaseMs);
