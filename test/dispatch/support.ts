@@ -7,7 +7,11 @@ import { toE164 } from '@svc/dispatch/phone';
 import type { SmsProvider, SmsRequest, SmsResult } from '@svc/dispatch/providers';
 import type { MessageQueue, SendJob } from '@svc/dispatch/queue';
 import type { SenderDeps } from '@svc/dispatch/sender';
+import { ensureTable } from '@svc/local/dynamodb';
+import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
+import type { ServiceDefinition } from '@svc/platform/routes';
 import type { SQSEvent } from 'aws-lambda';
+import type { CallOptions, Reply } from '../support/gateway.js';
 import { startTestIssuer } from '../support/issuer.js';
 
 /** A queue that only remembers what it was given. */
@@ -179,5 +183,57 @@ export function sqsEvent(records: { body: string; receiveCount?: number }[]): SQ
       eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:svc-test-dispatch-send',
       awsRegion: 'us-east-1',
     })),
+  };
+}
+
+export interface OwnRuntime {
+  runtime: LocalRuntime;
+  /** Like test/support/gateway's `gateway()`, against this runtime. */
+  call(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A local runtime (the system `pnpm dev` starts) for one test file, on its own table, for tests that
+ * change the fakes' global behaviour (provider modes, Slack mode) and so must not do it on the runtime
+ * the global setup shares between files.
+ */
+export async function startOwnRuntime(services: readonly ServiceDefinition[]): Promise<OwnRuntime> {
+  const dynamodbEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  if (!dynamodbEndpoint) throw new Error('AWS_ENDPOINT_URL_DYNAMODB is not set: run through vitest');
+  const tableName = `svc-own-${randomUUID().slice(0, 8)}`;
+  await ensureTable(dynamodbEndpoint, tableName);
+  const runtime = await startLocalRuntime({
+    port: 0,
+    services,
+    dynamodbEndpoint,
+    tableName,
+    schedules: false,
+    logLevel: 'ERROR',
+    log: () => undefined,
+  });
+  return {
+    runtime,
+    async call(method, path, options = {}) {
+      const { body, token, headers } = options;
+      const response = await fetch(`${runtime.url}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text for the assertion message
+      }
+      return { status: response.status, headers: response.headers, body: parsed };
+    },
+    stop: () => runtime.stop(),
   };
 }
