@@ -221,6 +221,21 @@ describe('bearer JWT matrix', () => {
     ['no Authorization header', async () => ({}), 401],
     ['a non-bearer scheme', async () => ({ authorization: 'Basic dXNlcjpwYXNz' }), 401],
     ['an expired token', async () => auth(await token({ exp: now() - 120 })), 401],
+    [
+      'a token not valid yet (nbf in 10 minutes)',
+      async () =>
+        auth(
+          await new SignJWT({ scope: 'request-assistance' })
+            .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+            .setSubject('caller-1')
+            .setIssuer(ISSUER)
+            .setAudience(AUDIENCE)
+            .setNotBefore(now() + 600)
+            .setExpirationTime('20m')
+            .sign(privateKey),
+        ),
+      401,
+    ],
     ['a wrong issuer', async () => auth(await token({ issuer: 'https://evil.example/' })), 401],
     ['a wrong audience', async () => auth(await token({ audience: 'another-api' })), 401],
     ['a token signed by another key', async () => auth(await token({ key: otherKey })), 401],
