@@ -6,7 +6,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { fixtureService } from './fixtures/service.js';
-import { NO_BUNDLING, synthStage } from './synth.js';
+import { NO_BUNDLING, synthStage, unscopedGrants } from './synth.js';
 
 const unacknowledged = (stack: Stack, severity: 'error' | 'warning') =>
   unacknowledgedFindings(stack, severity);
@@ -14,12 +14,14 @@ const unacknowledged = (stack: Stack, severity: 'error' | 'warning') =>
 describe('cdk-nag (AwsSolutions + Serverless)', () => {
   for (const stage of ['dev', 'prod', 'feature-42']) {
     it(`reports nothing unacknowledged for ${stage}, with every feature in use`, () => {
-      const { stack } = synthStage(stage, {
+      const { stack, template } = synthStage(stage, {
         services: [...services, fixtureService],
         overrides: { alarmEmail: 'ops@example.com' },
       });
       expect(unacknowledged(stack, 'error')).toEqual([]);
       expect(unacknowledged(stack, 'warning')).toEqual([]);
+      // The least-privilege rule of iam.test.ts, over every function of every service.
+      expect(unscopedGrants(template)).toEqual([]);
     });
   }
 

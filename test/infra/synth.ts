@@ -40,3 +40,60 @@ export function resourcesOfType(template: Template, type: string): [string, Reso
 export function declaredFunctions(service: ServiceDefinition) {
   return [...service.routes, ...(service.consumers ?? []), ...(service.schedules ?? [])];
 }
+
+/** AWS offers no resource scoping for these; they are the only actions allowed on Resource '*'. */
+const RESOURCE_STAR_EXCEPTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+
+/**
+ * The wildcards a resource may end in, each only where AWS leaves no narrower ARN: the table's GSIs, the
+ * objects of the one reports bucket, a function's versions, and KMS keys when SSM is the only way in.
+ */
+function wildcardAllowed(resource: string, statement: Json): boolean {
+  if (
+    /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\},"(\/index\/\*|\/\*|:\*)"\]\]\}$/.test(
+      resource,
+    )
+  )
+    return true;
+  // `ssm.<region>.amazonaws.com`: a literal with a concrete env, a Fn::Join with the region token otherwise.
+  const viaSsm = /"ssm\.(",\{"Ref":"AWS::Region"\},"|[a-z0-9-]+)\.amazonaws\.com"/.test(
+    JSON.stringify(statement.Condition?.StringEquals?.['kms:ViaService'] ?? ''),
+  );
+  return resource.includes(':key/*') && viaSsm && list(statement.Action).every((a) => a === 'kms:Decrypt');
+}
+
+const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+/**
+ * Statements of every IAM policy in the template that grant `*` or `service:*` actions, or reach resources
+ * through a wildcard beyond what AWS requires (see `wildcardAllowed`), as readable lines.
+ */
+export function unscopedGrants(template: Template): string[] {
+  const documents: Json[] = [
+    ...resourcesOfType(template, 'AWS::IAM::Policy').map(([id, p]) => ({
+      id,
+      doc: p.Properties.PolicyDocument,
+    })),
+    ...resourcesOfType(template, 'AWS::IAM::Role').flatMap(([id, r]) =>
+      (r.Properties?.Policies ?? []).map((p: Json) => ({ id, doc: p.PolicyDocument })),
+    ),
+  ];
+  const problems: string[] = [];
+  for (const { id, doc } of documents) {
+    for (const statement of doc.Statement as Json[]) {
+      const actions = list(statement.Action as string | string[]);
+      const line = `${id}: ${JSON.stringify(actions)} on ${JSON.stringify(statement.Resource)}`;
+      if (actions.some((a) => /^\*$|:\*$/.test(a))) problems.push(`wildcard action: ${line}`);
+      for (const resource of list(statement.Resource as unknown)) {
+        if (resource === '*') {
+          if (!actions.every((a) => RESOURCE_STAR_EXCEPTIONS.has(a))) problems.push(`Resource *: ${line}`);
+          continue;
+        }
+        const text = JSON.stringify(resource);
+        if (text.includes('*') && !wildcardAllowed(text, statement))
+          problems.push(`wildcard resource: ${line}`);
+      }
+    }
+  }
+  return problems;
+}
