@@ -233,14 +233,17 @@ describe.skipIf(!ENABLED)('dispatch end to end through the local gateway', () =>
     const sends = await Promise.all(Array.from({ length: 100 }, (_, i) => send(uniqueNumber(), `bulk ${i}`)));
     expect(sends.map((s) => s.status).filter((s) => s !== 202)).toEqual([]);
     const ids = sends.map((s) => s.body.id as string);
+    // Wait until none is still on its way; a busy machine (provider calls past their timeout) may take long.
+    let states: string[] = [];
     await until(
-      'all 100 to be sent',
+      'all 100 to settle',
       async () => {
-        const states = await Promise.all(ids.map(async (id) => (await message(id)).body.status));
-        return states.every((s) => s === 'sent' || s === 'delivered') ? true : undefined;
+        states = await Promise.all(ids.map(async (id) => (await message(id)).body.status));
+        return states.every((s) => s === 'sent' || s === 'delivered' || s === 'failed') ? true : undefined;
       },
-      45_000,
-    );
+      100_000,
+    ).catch(() => undefined);
+    expect(states.filter((s) => s !== 'sent' && s !== 'delivered')).toEqual([]);
     await new Promise((r) => setTimeout(r, 2_500));
     const outbox = (await http('GET', '/__local/outbox')).body.sms as SmsCall[];
     for (const id of ids) {
@@ -250,5 +253,5 @@ describe.skipIf(!ENABLED)('dispatch end to end through the local gateway', () =>
       ).toHaveLength(1);
     }
     await provider('provider1', 'ok');
-  }, 90_000);
+  }, 150_000);
 });
