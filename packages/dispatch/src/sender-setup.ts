@@ -20,3 +20,13 @@ export function senderDeps(config: SenderConfig): SenderDeps {
     leaseMs: config.providers.length * config.timeoutMs + LEASE_MARGIN_MS,
   };
 }
+
+/**
+ * The claim lease for one invocation: at least the configured lease, and never shorter than the time
+ * this invocation may still run, so a slow (not dead) sender cannot lose its claim to a duplicate
+ * delivery and both hand the message to a provider. Costs nothing in AWS: SQS redelivers only after
+ * the visibility timeout, which is several times the function timeout.
+ */
+export function invocationLeaseMs(configuredMs: number, remainingMs: number): number {
+  return Math.max(configuredMs, remainingMs + LEASE_MARGIN_MS);
+}
