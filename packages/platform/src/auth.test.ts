@@ -117,6 +117,46 @@ describe('jwksAuthenticator', () => {
   });
 });
 
+describe('jwksAuthenticator when the identity provider is down', () => {
+  const verifierFor = (jwksUrl: string) => jwksAuthenticator({ issuer: ISSUER, audience: AUDIENCE, jwksUrl });
+  const serving = async (status: number, body: string) => {
+    const down = createServer((_, res) => {
+      res.statusCode = status;
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    return down;
+  };
+
+  it.each([
+    ['answers 500', 500, '{"message":"internal"}'],
+    ['answers 200 with something that is not JSON', 200, '<html>maintenance</html>'],
+    ['answers 200 with JSON that is no key set', 200, '{"keys":"nope"}'],
+  ])('is a 503 to retry, not a 401, when the JWKS endpoint %s', async (_, status, body) => {
+    const down = await serving(status, body);
+    try {
+      const { port } = down.address() as AddressInfo;
+      const verify = verifierFor(`http://127.0.0.1:${port}/jwks.json`);
+      await expect(verify(bearer(await token()))).rejects.toMatchObject({ kind: 'unavailable' });
+    } finally {
+      await new Promise<void>((resolve) => down.close(() => resolve()));
+    }
+  });
+
+  it('is a 503 when nothing listens at the JWKS URL', async () => {
+    const closed = await serving(200, '{}');
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const verify = verifierFor(`http://127.0.0.1:${port}/jwks.json`);
+    await expect(verify(bearer(await token()))).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('still answers a bad token with 401 before fetching any key', async () => {
+    const verify = verifierFor('http://127.0.0.1:9/jwks.json');
+    await expect(verify(bearer('not.a.jwt'))).rejects.toMatchObject({ kind: 'unauthenticated' });
+  });
+});
+
 describe('scopes', () => {
   it('reads scope strings and scp/permissions arrays', () => {
     expect([...scopesOf({ scope: 'a b', scp: ['c'], permissions: ['d', 1] })].sort()).toEqual([

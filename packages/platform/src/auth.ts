@@ -52,6 +52,18 @@ export interface JwksSettings {
   jwksUrl: string;
 }
 
+/**
+ * The key set could not be had (timeout, refused connection, a non-200 answer, a body that is no key
+ * set): the caller's token may be fine, so this is a 503 to retry, not a 401 to give up on.
+ */
+function isIdentityProviderOutage(error: unknown): boolean {
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
+  if (error instanceof joseErrors.JOSEError)
+    return error.code === 'ERR_JOSE_GENERIC' && error.message.includes('JSON Web Key Set');
+  // Not jose's own verdict on the token: fetch failed (refused, reset, DNS) or the body was not JSON.
+  return !(error instanceof NotAuthenticated) && error instanceof Error;
+}
+
 export function jwksAuthenticator(settings: JwksSettings): Authenticator {
   const keys = createRemoteJWKSet(new URL(settings.jwksUrl), {
     timeoutDuration: 3000,
@@ -72,8 +84,7 @@ export function jwksAuthenticator(settings: JwksSettings): Authenticator {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new NotAuthenticated();
       return { subject: payload.sub, scopes: scopesOf(payload), claims: payload };
     } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout)
-        throw new ServiceUnavailable('Identity provider unavailable.');
+      if (isIdentityProviderOutage(error)) throw new ServiceUnavailable('Identity provider unavailable.');
       if (error instanceof NotAuthenticated) throw error;
       // Every other jose failure (signature, alg, iss, aud, exp, nbf, malformed) is the caller's problem.
       throw new NotAuthenticated();
