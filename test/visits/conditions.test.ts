@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { RESPONSE_BUDGET_BYTES } from '@svc/platform';
 import { Accounts, Visits } from '@svc/visits';
 import { describe, expect, it } from 'vitest';
 import { futureDate, newUser, tokens, uniqueEmail, visitInput } from './support/accounts.js';
@@ -353,6 +354,37 @@ describe('lists', () => {
       cursor: first.next_cursor ?? '',
     });
     expect(rest).toEqual({ data: [expect.objectContaining({ id: ids[4] })], next_cursor: null });
+  });
+
+  it('ends a page before its JSON passes what a Lambda may answer (6 MB), and the cursor goes on from there', async () => {
+    // 17 visits of about 330 KB each: 5.6 MB in one page of 50 would be refused by Lambda in AWS.
+    const member = await newUser(100);
+    const tasks = Array.from({ length: 50 }, (_, i) => ({
+      name: `${i}`.padEnd(200, '中'),
+      description: '中'.repeat(2000),
+    }));
+    const ids: string[] = [];
+    for (let day = 1; day <= 17; day++) {
+      ids.push((await Visits.requestVisit(member.id, { date: futureDate(day), minutes: 1, tasks })).id);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await Visits.listVisits({
+        member_id: member.id,
+        limit: 50,
+        ...(cursor ? { cursor } : {}),
+      });
+      expect(
+        Buffer.byteLength(JSON.stringify({ data: page.data, next_cursor: page.next_cursor })),
+      ).toBeLessThan(RESPONSE_BUDGET_BYTES + 4096);
+      seen.push(...page.data.map((v) => v.id));
+      cursor = page.next_cursor ?? undefined;
+      pages += 1;
+    } while (cursor && pages < 10);
+    expect(pages).toBeGreaterThan(1);
+    expect(seen).toEqual(ids);
   });
 
   it('refuses a cursor that is not one of ours', async () => {

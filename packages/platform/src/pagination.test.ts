@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, pageQuery } from './pagination.js';
+import { decodeCursor, encodeCursor, pageQuery, takeWithinBytes } from './pagination.js';
 
 const Query = v.object(pageQuery);
 
@@ -23,5 +23,15 @@ describe('pagination', () => {
     for (const bad of ['!!!', Buffer.from('{"x":1}').toString('base64url'), 'abc']) {
       expect(v.safeParse(Query, { cursor: bad }).success).toBe(false);
     }
+  });
+});
+
+describe('takeWithinBytes', () => {
+  it('keeps items while their JSON fits the budget, and always the first one', () => {
+    const items = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)];
+    expect(takeWithinBytes(items, 100)).toEqual(items.slice(0, 2));
+    expect(takeWithinBytes(items, 10)).toEqual(items.slice(0, 1));
+    expect(takeWithinBytes(items)).toEqual(items);
+    expect(takeWithinBytes([], 10)).toEqual([]);
   });
 });

@@ -47,3 +47,21 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
+
+/**
+ * Lambda answers at most 6 MB. A page stops early, before its JSON passes this budget, and its
+ * `next_cursor` continues after the last item it kept (always at least one item).
+ */
+export const RESPONSE_BUDGET_BYTES = 5 * 1024 * 1024;
+
+export function takeWithinBytes<T>(items: readonly T[], budgetBytes = RESPONSE_BUDGET_BYTES): T[] {
+  const kept: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (kept.length > 0 && used + size > budgetBytes) break;
+    kept.push(item);
+    used += size;
+  }
+  return kept;
+}

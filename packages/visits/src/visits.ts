@@ -10,6 +10,7 @@ import {
   type Page,
   type RetryOptions,
   retryContention,
+  takeWithinBytes,
   transactionCodes,
   ValidationFailed,
 } from '@svc/platform';
@@ -301,11 +302,11 @@ export async function listVisits(filter: VisitFilter): Promise<Page<Visit>> {
     const parts = await Promise.all(VISIT_STATUSES.map((status) => run(q.byStatus({ status }))));
     items = parts.flat().sort(byDate);
   }
-  const pageItems = items.slice(0, filter.limit);
-  const last = pageItems.at(-1);
+  const visits = takeWithinBytes(items.slice(0, filter.limit).map(toVisit));
+  const last = items[visits.length - 1];
   return {
-    data: pageItems.map(toVisit),
-    next_cursor: items.length > filter.limit && last ? encodeCursor(`${last.date}|${last.visitId}`) : null,
+    data: visits,
+    next_cursor: items.length > visits.length && last ? encodeCursor(`${last.date}|${last.visitId}`) : null,
   };
 }
 
