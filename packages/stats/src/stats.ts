@@ -105,7 +105,8 @@ export async function getSession(key: CourseKey, sessionId: string): Promise<Ses
 }
 
 export async function getCourseStats(key: CourseKey): Promise<CourseStats> {
-  const { data } = await statsDb().entities.courseStats.get(key).go();
+  // Strongly consistent: a client that just posted a session reads it back in the lifetime figures.
+  const { data } = await statsDb().entities.courseStats.get(key).go({ consistent: true });
   if (!data?.sessions) throw new NotFound('No sessions recorded for this course.');
   const modules = data.modules ?? 0;
   return {

@@ -5,7 +5,11 @@ export const handler = async (event: Event) => {
   const userId = event.headers?.['x-user-id'] ?? '';
   const courseId = event.pathParameters?.courseId ?? '';
   const { Item } = await doc.send(
-    new GetCommand({ TableName: TABLE, Key: { pk: `BENCH#${userId}#${courseId}`, sk: 'STATS' } }),
+    new GetCommand({
+      TableName: TABLE,
+      Key: { pk: `BENCH#${userId}#${courseId}`, sk: 'STATS' },
+      ConsistentRead: true,
+    }),
   );
   if (!Item?.sessions) return reply(404, { message: 'not found' });
   const modules = Number(Item.modules ?? 0);
