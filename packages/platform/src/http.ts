@@ -234,7 +234,14 @@ export function httpHandler<R extends RequestSchemas>(
       throw error;
     }
     const stored: StoredResponse = { status: result.status, body: result.body, headers: result.headers };
-    await idempotency.complete(scopedKey, fingerprint, stored);
+    try {
+      await idempotency.complete(scopedKey, fingerprint, stored);
+    } catch (error) {
+      // The work is done: answering an error now would invite the very retry that repeats it.
+      state.log.error('could not record the response for its Idempotency-Key; answering it anyway', {
+        error: error as Error,
+      });
+    }
     return respond(state, result);
   });
 }
