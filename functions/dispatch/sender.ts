@@ -3,9 +3,10 @@ import { parseSendJob } from '@svc/dispatch/queue';
 import { processSendJob, RETRY_OUTCOMES } from '@svc/dispatch/sender';
 import { invocationLeaseMs, senderDeps } from '@svc/dispatch/sender-setup';
 import { logger } from '@svc/platform';
-import { receiveCount, sqsConsumer } from '@svc/platform/queues';
+import { backoffSeconds, postponeRecord, receiveCount, sqsConsumer } from '@svc/platform/queues';
 
-const deps = senderDeps(loadSenderConfig());
+const config = loadSenderConfig();
+const deps = senderDeps(config);
 
 /** SQS consumer of dispatch-send: a record reported failed comes back later, or goes to the DLQ. */
 export const handler = sqsConsumer(async (record, context) => {
@@ -16,6 +17,11 @@ export const handler = sqsConsumer(async (record, context) => {
     throw new Error('unreadable dispatch-send record');
   }
   const leaseMs = invocationLeaseMs(deps.leaseMs, context.getRemainingTimeInMillis());
-  const outcome = await processSendJob(job, receiveCount(record), { ...deps, leaseMs });
-  if (RETRY_OUTCOMES.has(outcome)) throw new Error(`send ${job.id}: ${outcome}`);
+  const count = receiveCount(record);
+  const outcome = await processSendJob(job, count, { ...deps, leaseMs });
+  if (!RETRY_OUTCOMES.has(outcome)) return;
+  // Every provider failed: wait longer before each new attempt (30 s, 60 s, 120 s, … in AWS).
+  if (outcome === 'retry' && config.backoff)
+    await postponeRecord(config.backoff.queueUrl, record, backoffSeconds(config.backoff.baseSeconds, count));
+  throw new Error(`send ${job.id}: ${outcome}`);
 });

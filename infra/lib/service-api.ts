@@ -138,6 +138,8 @@ export class ServiceApi extends Construct {
     const fn = this.addFunction(consumer, {
       // What the consumer counts its attempts against is the queue's own redrive setting.
       SQS_MAX_RECEIVE_COUNT: String(this.maxReceiveCountOf(consumer.queue)),
+      // To postpone a failed record (Retry-After, backoff) with ChangeMessageVisibility.
+      SQS_QUEUE_URL: queue.queueUrl,
     });
     this.consumers.set(consumer.functionName, fn);
     fn.addEventSource(

@@ -40,6 +40,11 @@ export const StageConfigSchema = v.object({
     /** Locally: how soon a failed message is visible again. In AWS the stack raises it to ≥ 6 × the consumer timeout. */
     visibilityTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(43_200))),
     maxReceiveCount: v.pipe(PositiveInt, v.maxValue(1000)),
+    /**
+     * First retry delay for consumers that back off (dispatch-send): doubles with each attempt, capped at
+     * 15 minutes. Unset: a failed message comes back after the queue's visibility timeout.
+     */
+    retryBackoffSeconds: v.optional(v.pipe(PositiveInt, v.maxValue(900))),
   }),
   settings: v.object({
     startingMinutes: v.pipe(v.number(), v.integer(), v.minValue(0)),
@@ -74,7 +79,7 @@ const dev: StageConfig = {
     audience: 'https://api.dev.example.com',
     jwksUrl: 'https://auth.dev.example.com/.well-known/jwks.json',
   },
-  queues: { maxReceiveCount: 5 },
+  queues: { maxReceiveCount: 5, retryBackoffSeconds: 30 },
   settings: {
     startingMinutes: 120,
     reportIntervalMinutes: 60,
@@ -101,7 +106,7 @@ const prod: StageConfig = {
     audience: 'https://api.example.com',
     jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
   },
-  queues: { maxReceiveCount: 8 },
+  queues: { maxReceiveCount: 8, retryBackoffSeconds: 30 },
   settings: {
     ...dev.settings,
     provider1Url: 'https://provider1.example.com/sms',
@@ -200,6 +205,9 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
     CALLBACK_BASE_URL: callbackBaseUrl,
     EMAIL_FROM: s.emailFrom,
     SQS_MAX_RECEIVE_COUNT: String(config.queues.maxReceiveCount),
+    ...(config.queues.retryBackoffSeconds
+      ? { SQS_RETRY_BACKOFF_SECONDS: String(config.queues.retryBackoffSeconds) }
+      : {}),
   };
 }
 

@@ -260,6 +260,12 @@ describe('queues', () => {
     ).toBe('5');
   });
 
+  it('tells a consumer its own queue and the stage backoff, so it can postpone a failed record', () => {
+    const variables = resources(dev.template).FixtureWorker?.Properties.Environment.Variables;
+    expect(variables.SQS_QUEUE_URL).toEqual({ Ref: queueId(dev.template, 'fixture-work') });
+    expect(variables.SQS_RETRY_BACKOFF_SECONDS).toBe(String(stageConfig('dev').queues.retryBackoffSeconds));
+  });
+
   it('refuses a consumer of a queue its service does not declare', () => {
     const broken = { ...fixtureService, queues: [] };
     expect(() => synthStage('dev', { services: [broken] })).toThrow(/fixture-work/);

@@ -1,11 +1,11 @@
 import { logger } from '@svc/platform';
-import { receiveCount, sqsConsumer } from '@svc/platform/queues';
+import { postponeRecord, receiveCount, sqsConsumer } from '@svc/platform/queues';
 import type { SQSRecord } from 'aws-lambda';
 import * as v from 'valibot';
 import type { ChannelSender, ChannelType } from './channels/index.js';
 import type { DeliveryConfig } from './config.js';
 import { deliver } from './delivery.js';
-import { postponeRecord, sqsEnqueue } from './queues.js';
+import { sqsEnqueue } from './queues.js';
 import { DeliveryMessage } from './schemas.js';
 
 /** Thrown for a record that should come back later; Powertools reports it as a batch item failure. */

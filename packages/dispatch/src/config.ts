@@ -50,6 +50,9 @@ const SenderEnv = v.object({
   CALLBACK_BASE_URL: v.pipe(v.string(), v.url()),
   PARAM_DISPATCH_CALLBACK_SECRET: nonEmpty,
   SQS_MAX_RECEIVE_COUNT: positiveInt(3),
+  /** The send queue, to postpone a failed record; and the first retry delay (unset: no backoff). */
+  SQS_QUEUE_URL: v.optional(v.pipe(v.string(), v.url())),
+  SQS_RETRY_BACKOFF_SECONDS: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number))),
   /** Consecutive failures that open a provider's breaker, and how long it stays open. */
   BREAKER_FAILURE_THRESHOLD: positiveInt(3),
   BREAKER_OPEN_SECONDS: positiveInt(30),
@@ -62,6 +65,8 @@ export interface SenderConfig {
   callbackSecretParameter: string;
   maxReceiveCount: number;
   breaker: { failureThreshold: number; openMs: number };
+  /** Exponential backoff of failed sends; absent where the queue's visibility timeout is the delay. */
+  backoff?: { queueUrl: string; baseSeconds: number };
 }
 
 /** Every provider named in PROVIDER_WEIGHTS needs `<NAME>_URL` (PROVIDER1_URL for provider1). */
@@ -80,6 +85,9 @@ export function loadSenderConfig(env: Record<string, string | undefined> = proce
     callbackSecretParameter: base.PARAM_DISPATCH_CALLBACK_SECRET,
     maxReceiveCount: base.SQS_MAX_RECEIVE_COUNT,
     breaker: { failureThreshold: base.BREAKER_FAILURE_THRESHOLD, openMs: base.BREAKER_OPEN_SECONDS * 1000 },
+    ...(base.SQS_QUEUE_URL && base.SQS_RETRY_BACKOFF_SECONDS
+      ? { backoff: { queueUrl: base.SQS_QUEUE_URL, baseSeconds: base.SQS_RETRY_BACKOFF_SECONDS } }
+      : {}),
   };
 }
 

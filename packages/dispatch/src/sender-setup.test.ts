@@ -1,3 +1,4 @@
+import { backoffSeconds } from '@svc/platform/queues';
 import { describe, expect, it } from 'vitest';
 import { invocationLeaseMs } from './sender-setup.js';
 
@@ -9,5 +10,14 @@ describe('invocationLeaseMs', () => {
 
   it('never goes below the configured lease', () => {
     expect(invocationLeaseMs(16_000, 500)).toBe(16_000);
+  });
+});
+
+describe('backoffSeconds', () => {
+  it('doubles with each failed delivery and stops at the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => backoffSeconds(30, n))).toEqual([
+      30, 60, 120, 240, 480, 900, 900,
+    ]);
+    expect(backoffSeconds(30, 0)).toBe(30);
   });
 });

@@ -95,7 +95,10 @@ export function functionEnvironment(
     ...settingsEnvironment(stage, gatewayUrl),
     ...(fn.kind === 'route' && fn.entry.auth.kind === 'jwt' ? jwtEnvironment(stage) : {}),
     ...(fn.kind === 'consumer'
-      ? { SQS_MAX_RECEIVE_COUNT: String(maxReceiveCountOf(fn.service, fn.entry.queue, stage)) }
+      ? {
+          SQS_MAX_RECEIVE_COUNT: String(maxReceiveCountOf(fn.service, fn.entry.queue, stage)),
+          SQS_QUEUE_URL: localQueueUrl(endpoints.sqs, stage.name, fn.entry.queue),
+        }
       : {}),
     ...accessEnvironment(fn.entry.access, names, endpoints),
     AWS_REGION: LOCAL_REGION,

@@ -1,5 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from './logger.js';
 
@@ -20,6 +20,33 @@ export async function sendJson(queueUrl: string, body: unknown, options: { delay
       ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
     }),
   );
+}
+
+/** SQS allows at most 12 hours of visibility. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * Keeps a failed record invisible for `seconds` (a Retry-After, a backoff) instead of the queue's
+ * visibility timeout. Best effort: if it fails, the record still comes back after that timeout.
+ */
+export async function postponeRecord(queueUrl: string | undefined, record: SQSRecord, seconds: number) {
+  if (!queueUrl) return;
+  try {
+    await sqsClient().send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(seconds))),
+      }),
+    );
+  } catch (error) {
+    logger.warn('could not postpone the message', { error: error as Error, messageId: record.messageId });
+  }
+}
+
+/** Exponential backoff for the `receiveCount`-th failed delivery: base, 2 × base, 4 × base, … capped. */
+export function backoffSeconds(baseSeconds: number, receiveCount: number, capSeconds = 900): number {
+  return Math.min(capSeconds, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
 }
 
 /** How many times SQS has handed this record out (1 on the first delivery). */
