@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dispatchService } from '@svc/dispatch';
 import { dispatchDb } from '@svc/dispatch/entities';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait.js';
 import { type OwnRuntime, startOwnRuntime, uniqueNumber } from './support.js';
 
 /**
@@ -37,15 +38,8 @@ const send = (to_number: string, message = 'hello', headers: Record<string, stri
 
 const message = (id: string) => http('GET', `/messages/${id}`);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000) =>
+  waitUntil(what, probe, timeoutMs);
 
 const statusIs = (id: string, ...statuses: string[]) => {
   let last: unknown;

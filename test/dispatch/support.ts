@@ -11,7 +11,7 @@ import { ensureTable } from '@svc/local/dynamodb';
 import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
 import type { ServiceDefinition } from '@svc/platform/routes';
 import type { SQSEvent } from 'aws-lambda';
-import type { CallOptions, Reply } from '../support/gateway.js';
+import { type CallOptions, call, type Reply } from '../support/gateway.js';
 import { startTestIssuer } from '../support/issuer.js';
 
 /** A queue that only remembers what it was given. */
@@ -214,26 +214,7 @@ export async function startOwnRuntime(services: readonly ServiceDefinition[]): P
   });
   return {
     runtime,
-    async call(method, path, options = {}) {
-      const { body, token, headers } = options;
-      const response = await fetch(`${runtime.url}${path}`, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text for the assertion message
-      }
-      return { status: response.status, headers: response.headers, body: parsed };
-    },
+    call: (method, path, options = {}) => call(runtime.url, method, path, options),
     stop: () => runtime.stop(),
   };
 }

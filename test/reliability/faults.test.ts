@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { services } from '@svc/infra/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait.js';
 import { type FaultHarness, startFaultHarness } from './fault-harness.js';
 import { type DynamoFault, SES_THROTTLED, SQS_DOWN } from './fault-proxy.js';
 import { type Call, type Reply, type RouteCall, routeCalls, type Seed } from './fault-routes.js';
@@ -17,15 +18,8 @@ let seed: Seed;
 
 const http = (call: Call) => harness.call(call);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000) =>
+  waitUntil(what, probe, timeoutMs);
 
 const token = (scope: string, sub = `faults-${randomUUID()}`) => harness.runtime.issuer.issue({ scope, sub });
 

@@ -3,6 +3,7 @@ import { toE164 } from '@svc/dispatch/phone';
 import type { HttpRoute } from '@svc/platform/routes';
 import fc from 'fast-check';
 import { gateway, type Reply } from '../support/gateway.js';
+import { waitUntil } from '../support/wait.js';
 import { MARK } from './fuzz-inputs.js';
 
 /** A well-formed request for a route, before the fuzzer adds noise or breaks it. Values are decoded. */
@@ -60,15 +61,8 @@ function must(reply: Reply, status: number, what: string): Reply {
   return reply;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`fixture: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000) =>
+  waitUntil(what, probe, timeoutMs);
 
 /** Everything well-formed requests need to succeed; created on first use, unique to this run. */
 export class Fixtures {

@@ -17,6 +17,7 @@ import { InvocationError } from '@svc/local/functions';
 import { localSqsClient } from '@svc/local/queues';
 import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait.js';
 import { mentioning, startDynamoFaultProxy } from './replays-support.js';
 
 /**
@@ -126,15 +127,8 @@ async function http(method: string, path: string, body?: unknown, token?: string
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  waitUntil(what, probe, timeoutMs);
 
 const counts = async (queue: string) => {
   const all = (await http('GET', '/__local/queues')).body as Record<

@@ -20,9 +20,19 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function gateway(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+/** A request to the shared local gateway. */
+export const gateway = (method: string, path: string, options: CallOptions = {}): Promise<Reply> =>
+  call(gatewayUrl(), method, path, options);
+
+/** A request to any local runtime's gateway (suites that start a runtime of their own). */
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Reply> {
   const { body, token, headers } = options;
-  const response = await fetch(`${gatewayUrl()}${path}`, {
+  const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
