@@ -47,11 +47,16 @@ await call(module.handler);
 const firstDoneAt = performance.now();
 
 const samples: number[] = [];
+// This process's own CPU per call (user + system, µs): the handler's work without DynamoDB Local's.
+const cpuSamples: number[] = [];
 for (let i = 0; i < plan.warmup; i++) await call(module.handler);
 for (let i = 0; i < plan.count; i++) {
+  const cpu = process.cpuUsage();
   const t = performance.now();
   await call(module.handler);
   samples.push(performance.now() - t);
+  const used = process.cpuUsage(cpu);
+  cpuSamples.push(used.user + used.system);
 }
 
 process.send?.(
@@ -64,6 +69,7 @@ process.send?.(
       firstInvokeMs: firstDoneAt - importedAt,
     },
     samples,
+    cpuSamples,
     statuses,
   },
   () => process.exit(0),
