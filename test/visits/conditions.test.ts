@@ -4,6 +4,19 @@ import { Accounts, Visits } from '@svc/visits';
 import { describe, expect, it } from 'vitest';
 import { futureDate, newUser, tokens, uniqueEmail, visitInput } from './support/accounts.js';
 
+/** `count` visits on consecutive days, each the largest the schema allows: 50 tasks of 2,200 three-byte characters, about 330 KB stored. */
+async function largestVisits(memberId: string, count: number): Promise<string[]> {
+  const tasks = Array.from({ length: 50 }, (_, i) => ({
+    name: `${i}`.padEnd(200, '中'),
+    description: '中'.repeat(2000),
+  }));
+  const ids: string[] = [];
+  for (let day = 1; day <= count; day++) {
+    ids.push((await Visits.requestVisit(memberId, { date: futureDate(day), minutes: 1, tasks })).id);
+  }
+  return ids;
+}
+
 const balance = async (userId: string) => {
   const u = await Accounts.getUser(userId);
   return { minutes: u.minutes, reserved: u.reserved_minutes, available: u.available_minutes };
@@ -332,16 +345,8 @@ describe('lists', () => {
   });
 
   it('fills a page even when its visits pass the 1 MB a single DynamoDB read returns', async () => {
-    // 50 tasks of 2,200 three-byte characters: about 330 KB stored per visit, the largest the schema allows.
     const member = await newUser(100);
-    const tasks = Array.from({ length: 50 }, (_, i) => ({
-      name: `${i}`.padEnd(200, '中'),
-      description: '中'.repeat(2000),
-    }));
-    const ids: string[] = [];
-    for (let day = 1; day <= 5; day++) {
-      ids.push((await Visits.requestVisit(member.id, { date: futureDate(day), minutes: 1, tasks })).id);
-    }
+    const ids = await largestVisits(member.id, 5);
     const all = await Visits.listVisits({ member_id: member.id, limit: 50 });
     expect(all.data.map((v) => v.id)).toEqual(ids);
     expect(all.next_cursor).toBeNull();
@@ -359,14 +364,7 @@ describe('lists', () => {
   it('ends a page before its JSON passes what a Lambda may answer (6 MB), and the cursor goes on from there', async () => {
     // 17 visits of about 330 KB each: 5.6 MB in one page of 50 would be refused by Lambda in AWS.
     const member = await newUser(100);
-    const tasks = Array.from({ length: 50 }, (_, i) => ({
-      name: `${i}`.padEnd(200, '中'),
-      description: '中'.repeat(2000),
-    }));
-    const ids: string[] = [];
-    for (let day = 1; day <= 17; day++) {
-      ids.push((await Visits.requestVisit(member.id, { date: futureDate(day), minutes: 1, tasks })).id);
-    }
+    const ids = await largestVisits(member.id, 17);
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
