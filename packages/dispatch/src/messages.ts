@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BadRequest,
-  decodeCursor,
   encodeCursor,
   isConditionFailure,
   NotAuthenticated,
   NotFound,
   type Page,
+  readPosition,
   ServiceUnavailable,
   ValidationFailed,
 } from '@svc/platform';
@@ -141,12 +140,8 @@ export interface ListOptions {
 const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
 
 function positionOf(cursor: string | undefined): { createdAt: string; id: string } | undefined {
-  if (cursor === undefined) return undefined;
-  const match = POSITION.exec(decodeCursor(cursor) ?? '');
-  if (!match?.[1] || !match[2]) {
-    throw new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
-  }
-  return { createdAt: match[1], id: match[2] };
+  const position = readPosition(cursor, POSITION);
+  return position && { createdAt: position[0], id: position[1] };
 }
 
 /**

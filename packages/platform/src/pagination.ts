@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { BadRequest } from './errors.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100;
@@ -64,4 +65,17 @@ export function takeWithinBytes<T>(items: readonly T[], budgetBytes = RESPONSE_B
     used += size;
   }
   return kept;
+}
+
+/**
+ * Reads a position cursor: our own `sortValue|id` of the last item a page returned (never DynamoDB's
+ * key), so a forged or foreign cursor is a 400, not a 500 from the store. `pattern` has two groups.
+ */
+export function readPosition(cursor: string | undefined, pattern: RegExp): [string, string] | undefined {
+  if (cursor === undefined) return undefined;
+  const match = pattern.exec(decodeCursor(cursor) ?? '');
+  if (!match?.[1] || !match[2]) {
+    throw new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
+  }
+  return [match[1], match[2]];
 }

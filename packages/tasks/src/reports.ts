@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  BadRequest,
-  decodeCursor,
   encodeCursor,
   isConditionFailure,
   NotFound,
   type Page,
+  readPosition,
   transactionCodes,
 } from '@svc/platform';
 import * as v from 'valibot';
@@ -307,12 +306,8 @@ const summaryOf = (r: ReportItem): ReportSummary => ({
 const REPORT_POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
 
 function positionOf(cursor: string | undefined): { periodEnd: string; reportId: string } | undefined {
-  if (cursor === undefined) return undefined;
-  const match = REPORT_POSITION.exec(decodeCursor(cursor) ?? '');
-  if (!match?.[1] || !match[2]) {
-    throw new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
-  }
-  return { periodEnd: match[1], reportId: match[2] };
+  const position = readPosition(cursor, REPORT_POSITION);
+  return position && { periodEnd: position[0], reportId: position[1] };
 }
 
 /**

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BadRequest,
   Conflict,
-  decodeCursor,
   encodeCursor,
   Forbidden,
   NotAuthenticated,
   NotFound,
   type Page,
   type RetryOptions,
+  readPosition,
   retryContention,
   takeWithinBytes,
   transactionCodes,
@@ -254,14 +253,6 @@ export async function completeVisit(palId: string, visitId: string, now = new Da
 
 const POSITION = /^(\d{4}-\d{2}-\d{2})\|([0-9a-f-]{36})$/;
 const LEDGER_POSITION = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)\|([0-9a-f-]{36})$/;
-const badCursor = () => new BadRequest('Invalid request parameters.', { cursor: ['is not a valid cursor'] });
-
-function position(cursor: string | undefined, pattern: RegExp): [string, string] | undefined {
-  if (cursor === undefined) return undefined;
-  const match = pattern.exec(decodeCursor(cursor) ?? '');
-  if (!match?.[1] || !match[2]) throw badCursor();
-  return [match[1], match[2]];
-}
 
 export interface VisitFilter {
   status?: VisitStatus | undefined;
@@ -279,7 +270,7 @@ const byDate = (a: VisitItem, b: VisitItem) =>
  * returned, so every page starts strictly after it on whichever index serves the filter.
  */
 export async function listVisits(filter: VisitFilter): Promise<Page<Visit>> {
-  const after = position(filter.cursor, POSITION);
+  const after = readPosition(filter.cursor, POSITION);
   const start = after ? { date: after[0], visitId: after[1] } : undefined;
   // `limit` alone is one DynamoDB page, cut short at 1 MB (large visits); `count` keeps reading to `take`.
   const take = filter.limit + 1;
@@ -315,7 +306,7 @@ export async function listTransactions(
   userId: string,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<Transaction>> {
-  const before = position(page.cursor, LEDGER_POSITION);
+  const before = readPosition(page.cursor, LEDGER_POSITION);
   const query = visitsDb().entities.ledger.query.byOwner({ ownerId: userId });
   const { data } = await (before ? query.lt({ createdAt: before[0], transactionId: before[1] }) : query).go({
     order: 'desc',
