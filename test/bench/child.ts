@@ -12,7 +12,10 @@ interface Plan {
   count: number;
 }
 
-type Handler = (event: unknown, context: unknown) => Promise<{ statusCode?: number } | undefined>;
+type Handler = (
+  event: unknown,
+  context: unknown,
+) => Promise<{ statusCode?: number; batchItemFailures?: unknown[] } | undefined>;
 
 const startedAt = performance.now();
 const plan = JSON.parse(process.env.BENCH_PLAN ?? '{}') as Plan;
@@ -37,7 +40,9 @@ const context = (): Record<string, unknown> => ({
 const statuses: Record<string, number> = {};
 const call = async (handler: Handler): Promise<void> => {
   const result = await handler(nextEvent(), context());
-  const status = String(result?.statusCode ?? 'none');
+  // HTTP handlers answer a status; SQS consumers a batch response; scheduled jobs whatever they return.
+  const failures = result?.batchItemFailures?.length;
+  const status = String(result?.statusCode ?? (failures === undefined ? 'done' : failures ? 'failed' : 'ok'));
   statuses[status] = (statuses[status] ?? 0) + 1;
 };
 

@@ -14,6 +14,7 @@ import { DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@svc/local/dynamodb';
 import { startLocalRuntime } from '@svc/local/runtime';
 import { build } from 'esbuild';
+import { everyFunction } from './every-function.js';
 import { startCountingProxy } from './proxy.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -285,18 +286,28 @@ try {
     plan: { warmup: number; count: number },
     extraEnv: Record<string, string> = {},
   ) =>
+    runModule(
+      name,
+      kind === 'real' ? (assets.get(name) ?? '') : kind === 'stack' ? stackBundle(name) : minimalBundle(name),
+      [templates[name]],
+      plan,
+      extraEnv,
+    );
+  /** One fresh process that imports `module` (a bundle) with `name`'s environment and calls it. */
+  const runModule = (
+    name: string,
+    module: string,
+    eventTemplates: string[],
+    plan: { warmup: number; count: number },
+    extraEnv: Record<string, string> = {},
+  ) =>
     new Promise<ChildResult>((resolve, reject) => {
       const env = {
         ...runtime.environmentOf(name),
         BENCH_MINIMAL_QUEUE_URL: minimalQueue,
         QUEUE_URL_DISPATCH_SEND: realQueue,
         ...extraEnv,
-        BENCH_PLAN: JSON.stringify({
-          module:
-            kind === 'real' ? assets.get(name) : kind === 'stack' ? stackBundle(name) : minimalBundle(name),
-          templates: [templates[name]],
-          ...plan,
-        }),
+        BENCH_PLAN: JSON.stringify({ module, templates: eventTemplates, ...plan }),
       };
       const t0 = performance.now();
       const child = fork(CHILD, [], { execArgv: [], env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -310,7 +321,7 @@ try {
       });
       child.on('exit', (code) => {
         if (result) resolve(result);
-        else reject(new Error(`${kind} ${name} exited ${code}: ${stderr.slice(-2000)}`));
+        else reject(new Error(`${name} (${module}) exited ${code}: ${stderr.slice(-2000)}`));
       });
     });
   const ok = (r: ChildResult) =>
@@ -395,6 +406,8 @@ try {
 
   // ---------- 3. cold start ----------
   const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 10);
+  const EVERY_COUNT = Number(process.env.BENCH_EVERY_COUNT ?? 40);
+  const EVERY_COLD = Number(process.env.BENCH_EVERY_COLD ?? 3);
   note('## 3. Cold start (fresh Node process: import the bundle, serve the first invocation)');
   note('');
   note(
@@ -489,7 +502,6 @@ try {
     }
     trips.push(row);
   }
-  await proxy.stop();
   table(
     [
       'function',
@@ -665,6 +677,73 @@ try {
     ],
   );
 
+  // ---------- 7. every function ----------
+  note('## 7. Every function with a request that does real work');
+  note('');
+  note(
+    "Each function's bundled asset in a fresh process with its own environment, as in sections 2–4, called with " +
+      "an event built through the services' own handlers (test/bench/every-function.ts): tokens from the local " +
+      'issuer and the visits service, fresh visits and accounts where a call consumes them. Warm: 5 warm-up calls, ' +
+      `then ${EVERY_COUNT} timed; cold: median of ${EVERY_COLD} processes; DynamoDB calls: 10 calls through the ` +
+      'counting proxy, per invocation. No bare-SDK twin here (sections 2–4 have those for four routes), so these ' +
+      'are absolute figures. Consumers and the planner run with the whole pipeline alive beside them.',
+  );
+  note('');
+  const every = await everyFunction(runtime, REPO);
+  for (const problem of every.problems) missing.push(problem);
+  const everyRows: (string | number)[][] = [];
+  const fixed: Partial<Record<string, string>> = templates;
+  for (const name of [...assets.keys()].sort()) {
+    const module = assets.get(name) ?? '';
+    const maker = every.makers[name];
+    const make = maker?.make ?? (fixed[name] ? async () => [fixed[name] as string] : undefined);
+    if (!make) {
+      everyRows.push([name, '–', '–', '–', '–', '–', 'not prepared (see below)']);
+      continue;
+    }
+    // The first (cold) call, the warm-up and the timed calls each take a template.
+    const warm = await runModule(name, module, await make(1 + 5 + EVERY_COUNT), {
+      warmup: 5,
+      count: EVERY_COUNT,
+    });
+    const colds: ChildResult[] = [];
+    for (let i = 0; i < EVERY_COLD; i++)
+      colds.push(await runModule(name, module, await make(1), { warmup: 0, count: 0 }));
+    proxy.reset();
+    await runModule(
+      name,
+      module,
+      await make(11),
+      { warmup: 0, count: 10 },
+      { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint },
+    );
+    const calls = Object.values(proxy.tally.calls).reduce((x, y) => x + y, 0) / 11;
+    const sorted = [...warm.samples].sort((x, y) => x - y);
+    everyRows.push([
+      name,
+      f2(p(sorted, 0.5)),
+      f2(p(sorted, 0.99)),
+      f1(median(colds.map((c) => c.cold.importMs + c.cold.firstInvokeMs))),
+      f2(calls),
+      ok(warm),
+      maker?.note || (fixed[name] ? 'as in sections 2–4' : ''),
+    ]);
+    console.log(`every ${name} done`);
+  }
+  await proxy.stop();
+  table(
+    [
+      'function',
+      'warm p50 ms',
+      'warm p99 ms',
+      'cold init+first ms',
+      'DynamoDB calls',
+      'statuses (warm)',
+      'request',
+    ],
+    everyRows,
+  );
+
   // ---------- summary ----------
   const loadAfter = loadavg();
   note('## Targets missed, and why');
@@ -764,9 +843,8 @@ try {
   note('## Not measured');
   note('');
   missing.push(
-    `- Warm latency, cold start and round trips are measured for ${names.length} representative routes ` +
-      `(${names.join(', ')}), not for all ${assets.size} functions: each needs a hand-written bare-SDK twin ` +
-      'and a repeatable valid request; bundle sizes cover every function.',
+    `- The bare-SDK comparison (sections 2–4) covers ${names.length} representative routes (${names.join(', ')}); ` +
+      'section 7 measures every function on its own.',
   );
   for (const m of missing) note(m);
   note('');
