@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { awsJsonAnswer, startAwsProxy } from '../support/aws-proxy.js';
 
 /** What the proxy answers instead of forwarding, in DynamoDB's own JSON error shapes. */
 export type DynamoFault =
@@ -54,55 +55,27 @@ function errorBody(fault: DynamoFault, op: string, request: Record<string, unkno
  * persistently, so the SDK's own retries meet the same fault. Counts calls and faults by operation.
  */
 export async function startFaultProxy(target: string) {
-  const upstream = new URL(target);
   let rule: Rule | undefined;
   const calls: Record<string, number> = {};
   const faults: Record<string, number> = {};
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+  const proxy = await startAwsProxy(target, {
+    before: ({ operation: op, body }) => {
       calls[op] = (calls[op] ?? 0) + 1;
-      const body = Buffer.concat(chunks);
-      if (rule && (!rule.ops || rule.ops.has(op))) {
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        } catch {
-          // not JSON: answer the fault anyway
-        }
-        const answer = errorBody(rule.fault, op, parsed);
-        if (answer !== undefined) {
-          faults[op] = (faults[op] ?? 0) + 1;
-          const text = Buffer.from(JSON.stringify(answer));
-          res.writeHead(400, {
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amzn-requestid': `fault-${faults[op]}`,
-            'content-length': String(text.length),
-          });
-          res.end(text);
-          return;
-        }
+      if (!rule || (rule.ops && !rule.ops.has(op))) return undefined;
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        // not JSON: answer the fault anyway
       }
-      const headers = { ...req.headers, host: upstream.host };
-      const forward = request(
-        { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 500, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-      forward.end(body);
-    });
+      const answer = errorBody(rule.fault, op, parsed);
+      if (answer === undefined) return undefined;
+      faults[op] = (faults[op] ?? 0) + 1;
+      return awsJsonAnswer(400, answer, `fault-${faults[op]}`);
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...proxy,
     calls,
     faults,
     /** Answers `fault` from now on (to `ops` only, when given) until `clear()`. */
@@ -113,11 +86,6 @@ export async function startFaultProxy(target: string) {
     clear() {
       rule = undefined;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -135,47 +103,21 @@ export interface CannedAnswer {
  * every call itself, persistently, so the SDK's own retries meet the same outage. Counts the calls it failed.
  */
 export async function startOutageProxy(target: string) {
-  const upstream = new URL(target);
   let answer: CannedAnswer | undefined;
   const state = { failed: 0 };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (answer) {
-        state.failed += 1;
-        const text = Buffer.from(answer.body);
-        res.writeHead(answer.status, {
-          'content-type': answer.contentType,
-          'x-amzn-requestid': `outage-${state.failed}`,
-          'content-length': String(text.length),
-        });
-        res.end(text);
-        return;
-      }
-      const forward = request(
-        {
-          hostname: upstream.hostname,
-          port: upstream.port,
-          path: req.url,
-          method: req.method,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 500, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-      forward.end(Buffer.concat(chunks));
-    });
+  const proxy = await startAwsProxy(target, {
+    before: () => {
+      if (!answer) return undefined;
+      state.failed += 1;
+      return {
+        status: answer.status,
+        headers: { 'content-type': answer.contentType, 'x-amzn-requestid': `outage-${state.failed}` },
+        body: Buffer.from(answer.body),
+      };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...proxy,
     state,
     fail(canned: CannedAnswer) {
       answer = canned;
@@ -184,11 +126,6 @@ export async function startOutageProxy(target: string) {
     clear() {
       answer = undefined;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 

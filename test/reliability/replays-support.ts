@@ -1,5 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { awsJsonAnswer, startAwsProxy } from '../support/aws-proxy.js';
 
 /** One DynamoDB call as the proxy saw it: the operation (X-Amz-Target) and both JSON bodies as text. */
 export interface DynamoCall {
@@ -18,54 +17,21 @@ export type DynamoFault = (call: DynamoCall) => boolean;
  * The error is retryable, so the SDK's own retries hit the outage too and the handler sees it.
  */
 export async function startDynamoFaultProxy(target: string) {
-  const upstream = new URL(target);
   const faults = new Set<DynamoFault>();
   let injected = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-      const headers = { ...req.headers, host: upstream.host };
-      const forward = request(
-        { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers },
-        (up) => {
-          const out: Buffer[] = [];
-          up.on('data', (c: Buffer) => out.push(c));
-          up.on('end', () => {
-            const answer = Buffer.concat(out);
-            const call = { operation, request: body.toString('utf8'), response: answer.toString('utf8') };
-            if ([...faults].some((fault) => fault(call))) {
-              injected++;
-              const error = Buffer.from(
-                JSON.stringify({
-                  __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-                  message: 'Internal server error (injected outage)',
-                }),
-              );
-              res.writeHead(500, {
-                'content-type': 'application/x-amz-json-1.0',
-                'content-length': String(error.length),
-              });
-              res.end(error);
-              return;
-            }
-            res.writeHead(up.statusCode ?? 500, up.headers);
-            res.end(answer);
-          });
-        },
-      );
-      forward.on('error', () => {
-        res.writeHead(502);
-        res.end();
+  const proxy = await startAwsProxy(target, {
+    after: ({ operation, body }, answer) => {
+      const call = { operation, request: body.toString('utf8'), response: answer.body.toString('utf8') };
+      if (![...faults].some((fault) => fault(call))) return answer;
+      injected++;
+      return awsJsonAnswer(500, {
+        __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+        message: 'Internal server error (injected outage)',
       });
-      forward.end(body);
-    });
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...proxy,
     /** Starts an outage for the calls `fault` matches; the returned function ends it. */
     fail(fault: DynamoFault): () => void {
       faults.add(fault);
@@ -77,11 +43,6 @@ export async function startDynamoFaultProxy(target: string) {
     get injected() {
       return injected;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
