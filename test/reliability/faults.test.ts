@@ -156,6 +156,20 @@ afterAll(async () => {
   await harness?.stop();
 });
 
+/** Sends `call` while SQS is down: the route must answer 503 with the envelope and a Retry-After. */
+async function refusedWhileSqsIsDown(call: Call, functionName: string): Promise<void> {
+  harness.sqs.fail(SQS_DOWN);
+  let refused: Reply;
+  try {
+    refused = await http(call);
+  } finally {
+    harness.sqs.clear();
+  }
+  expect(refused.status).toBe(503);
+  expectEnvelope(refused, functionName);
+  expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+}
+
 describe('DynamoDB faults on every HTTP route', () => {
   it('has a valid request for every route in the route tables', () => {
     expect(Object.keys(routeCalls(seed, true)).sort()).toEqual([...allRoutes].sort());
@@ -282,16 +296,7 @@ describe('SQS send failures on every route that enqueues', () => {
       headers: { 'idempotency-key': randomUUID() },
       body: { topic: 'sales', description: `queue outage ${randomUUID()}` },
     };
-    harness.sqs.fail(SQS_DOWN);
-    let refused: Reply;
-    try {
-      refused = await http(call);
-    } finally {
-      harness.sqs.clear();
-    }
-    expect(refused.status).toBe(503);
-    expectEnvelope(refused, 'AssistanceRequest');
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    await refusedWhileSqsIsDown(call, 'AssistanceRequest');
     expect(harness.sqs.state.failed).toBeGreaterThan(0);
 
     const accepted = await http(call);
@@ -318,16 +323,7 @@ describe('SQS send failures on every route that enqueues', () => {
       headers: { 'idempotency-key': randomUUID() },
       body: { to_number: toNumber, message: 'queue outage' },
     };
-    harness.sqs.fail(SQS_DOWN);
-    let refused: Reply;
-    try {
-      refused = await http(call);
-    } finally {
-      harness.sqs.clear();
-    }
-    expect(refused.status).toBe(503);
-    expectEnvelope(refused, 'DispatchSendMessage');
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    await refusedWhileSqsIsDown(call, 'DispatchSendMessage');
     const listed = await http({
       method: 'GET',
       path: `/messages?to_number=${encodeURIComponent(toNumber)}`,
