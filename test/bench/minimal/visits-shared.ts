@@ -1,0 +1,278 @@
+// Shared pieces of the visits twins: the session authentication every protected visits route does
+// (HS256 token signed with the SSM secret + "the account still exists"), token issuing, the password
+// hash (same scrypt parameters as packages/visits/src/passwords.ts), and the keys of the real items in
+// ElectroDB's format (packages/visits/src/entities.ts): `$visits#<attr>_<value>` partition keys,
+// `$<entity>_1[#<attr>_<value>...]` sort keys, every key value lower-cased (ElectroDB's default casing).
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { jwtVerify, SignJWT } from 'jose';
+import { doc, type Event, reply, TABLE } from './shared.js';
+
+// ---- errors (the real handlers' envelope: { error: { status, message, errors?, request_id } }) -------
+
+export interface Context {
+  awsRequestId?: string;
+}
+
+export const fail = (status: number, message: string, context?: Context, errors?: Record<string, string[]>) =>
+  reply(status, {
+    error: { status, message, ...(errors ? { errors } : {}), request_id: context?.awsRequestId ?? '' },
+  });
+
+export type Reply = ReturnType<typeof reply>;
+
+// ---- token secret and tokens (packages/visits/src/tokens.ts) ----------------------------------------
+
+const ssm = new SSMClient({});
+let secretPromise: Promise<Uint8Array> | undefined;
+
+/** The HS256 secret: one SSM SecureString read (decrypted) per container. */
+export function tokenSecret(): Promise<Uint8Array> {
+  secretPromise ??= ssm
+    .send(new GetParameterCommand({ Name: process.env.PARAM_VISITS_TOKEN_SECRET, WithDecryption: true }))
+    .then((r) => new TextEncoder().encode(r.Parameter?.Value ?? ''))
+    .catch((error: unknown) => {
+      secretPromise = undefined;
+      throw error;
+    });
+  return secretPromise;
+}
+
+const ISSUER = 'svc-visits';
+const AUDIENCE = 'svc-visits';
+export const TOKEN_TTL_SECONDS = 24 * 3600;
+
+/** `{ access_token, expires_at }` exactly as the real `issue` signs it. */
+export async function issueToken(userId: string, now = new Date()) {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const expiresAt = issuedAt + TOKEN_TTL_SECONDS;
+  const accessToken = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expiresAt)
+    .sign(await tokenSecret());
+  return { access_token: accessToken, expires_at: new Date(expiresAt * 1000).toISOString() };
+}
+
+/** `Bearer <t>` or the bare token (the real authenticator allows both). */
+function tokenOf(event: Event): string | undefined {
+  const raw = event.headers?.authorization?.trim();
+  if (!raw) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(raw);
+  if (match?.[1]) return match[1];
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(raw) ? raw : undefined;
+}
+
+/**
+ * The protected visits routes' authentication: a valid HS256 token (issuer, audience, sub and exp
+ * required, 5 s clock tolerance) and the account still there (a consistent GetItem of the user item,
+ * keys only). Returns the caller or the 401 reply to send.
+ */
+export async function authenticate(event: Event, context?: Context): Promise<{ userId: string } | Reply> {
+  const unauthenticated = () => fail(401, 'Not authenticated', context);
+  const token = tokenOf(event);
+  if (!token) return unauthenticated();
+  const secret = await tokenSecret();
+  let userId: string;
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      requiredClaims: ['sub', 'exp'],
+      clockTolerance: 5,
+    });
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) return unauthenticated();
+    userId = payload.sub;
+  } catch {
+    return unauthenticated();
+  }
+  const { Item } = await doc.send(
+    new GetCommand({
+      TableName: TABLE,
+      Key: userKey(userId),
+      ConsistentRead: true,
+      ProjectionExpression: 'pk',
+    }),
+  );
+  return Item ? { userId } : unauthenticated();
+}
+
+export const isReply = (x: { userId: string } | Reply): x is Reply => 'statusCode' in x;
+
+// ---- passwords (packages/visits/src/passwords.ts) ----------------------------------------------------
+
+const COST = { N: 2 ** 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+const SALT_BYTES = 16;
+
+function derive(password: string, salt: Buffer, cost: { N: number; r: number; p: number }, length: number) {
+  const options: ScryptOptions = { ...cost, maxmem: 128 * cost.N * cost.r * 2 };
+  return new Promise<Buffer>((resolve, reject) =>
+    scrypt(password.normalize('NFKC'), salt, length, options, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64url). */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const hash = await derive(password, salt, COST, KEY_LENGTH);
+  return ['scrypt', COST.N, COST.r, COST.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const actual = await derive(
+    password,
+    Buffer.from(salt, 'base64url'),
+    { N: Number(n), r: Number(r), p: Number(p) },
+    expected.length,
+  );
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+let decoy: Promise<string> | undefined;
+
+/** The same scrypt work as a real check, for an unknown email. */
+export async function verifyAgainstDecoy(password: string): Promise<false> {
+  decoy ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(password, await decoy);
+  return false;
+}
+
+// ---- keys of the real items (ElectroDB format) -------------------------------------------------------
+
+const lc = (s: string) => s.toLowerCase();
+
+/** ElectroDB's ownership markers, on every item it writes (and on every item patched through it). */
+export const edb = (entity: 'user' | 'email' | 'visit' | 'transaction' | 'ledger') => ({
+  __edb_e__: entity,
+  __edb_v__: '1',
+});
+
+/** The trimmed, lower-cased address the email claim is keyed on (rules.ts `emailKey`). */
+export const emailClaim = (email: string) => email.trim().toLowerCase();
+
+export const userKey = (userId: string) => ({ pk: `$visits#userid_${lc(userId)}`, sk: '$user_1' });
+
+/** Key of the email claim; pass the address (it is trimmed and lower-cased here). */
+export const emailKey = (email: string) => ({
+  pk: `$visits#emailkey_${lc(emailClaim(email))}`,
+  sk: '$email_1',
+});
+
+export const visitKey = (visitId: string) => ({ pk: `$visits#visitid_${lc(visitId)}`, sk: '$visit_1' });
+
+/** The transaction lives in its visit's partition. */
+export const transactionKey = (visitId: string) => ({
+  pk: `$visits#visitid_${lc(visitId)}`,
+  sk: '$transaction_1',
+});
+
+export const ledgerPk = (ownerId: string) => `$visits#ownerid_${lc(ownerId)}`;
+/** Prefix of every ledger sort key (Query begins_with, newest first with ScanIndexForward false). */
+export const LEDGER_SK_PREFIX = '$ledger_1#createdat_';
+export const ledgerKey = (ownerId: string, createdAt: string, transactionId: string) => ({
+  pk: ledgerPk(ownerId),
+  sk: `${LEDGER_SK_PREFIX}${lc(createdAt)}#transactionid_${lc(transactionId)}`,
+});
+
+/** Visit index keys: gsi1 by status, gsi2 by member, gsi3 by member and status; all sorted by date, id. */
+export const visitSk = (date: string, visitId: string) => `$visit_1#date_${lc(date)}#visitid_${lc(visitId)}`;
+/** Prefix of every visit index sort key (Query begins_with; `gt` a position uses visitSk). */
+export const VISIT_SK_PREFIX = '$visit_1#date_';
+export const statusPk = (status: string) => `$visits#status_${lc(status)}`;
+export const memberPk = (memberId: string) => `$visits#memberid_${lc(memberId)}`;
+export const memberStatusPk = (memberId: string, status: string) =>
+  `$visits#memberid_${lc(memberId)}#status_${lc(status)}`;
+
+/** All six index attributes of a visit item. */
+export const visitIndexKeys = (v: { visitId: string; memberId: string; date: string; status: string }) => {
+  const sk = visitSk(v.date, v.visitId);
+  return {
+    gsi1pk: statusPk(v.status),
+    gsi1sk: sk,
+    gsi2pk: memberPk(v.memberId),
+    gsi2sk: sk,
+    gsi3pk: memberStatusPk(v.memberId, v.status),
+    gsi3sk: sk,
+  };
+};
+
+// ---- response shapes (accounts.ts toUser, visits.ts toVisit / toTransaction) ------------------------
+
+export interface VisitItem {
+  visitId: string;
+  memberId: string;
+  date: string;
+  minutes: number;
+  status: string;
+  tasks: { id: string; name: string; description?: string }[];
+  palId?: string;
+  createdAt: string;
+  completedAt?: string;
+  canceledAt?: string;
+}
+
+export const toVisit = (v: VisitItem) => ({
+  id: v.visitId,
+  member_id: v.memberId,
+  date: v.date,
+  minutes: v.minutes,
+  status: v.status,
+  tasks: v.tasks.map((t) => ({ id: t.id, name: t.name, description: t.description ?? null })),
+  created_at: v.createdAt,
+  ...(v.palId ? { pal_id: v.palId } : {}),
+  ...(v.completedAt ? { completed_at: v.completedAt } : {}),
+  ...(v.canceledAt ? { canceled_at: v.canceledAt } : {}),
+});
+
+export interface TransactionItem {
+  transactionId: string;
+  visitId: string;
+  memberId: string;
+  palId: string;
+  minutes: number;
+  palCredit: number;
+  fee: number;
+  createdAt: string;
+}
+
+export const toTransaction = (t: TransactionItem) => ({
+  id: t.transactionId,
+  visit_id: t.visitId,
+  member_id: t.memberId,
+  pal_id: t.palId,
+  minutes: t.minutes,
+  pal_credit: t.palCredit,
+  fee: t.fee,
+  created_at: t.createdAt,
+});
+
+export interface UserItem {
+  userId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  minutes: number;
+  reserved: number;
+  available: number;
+}
+
+export const toUser = (u: UserItem) => ({
+  id: u.userId,
+  email: u.email,
+  first_name: u.firstName,
+  last_name: u.lastName,
+  minutes: u.minutes,
+  reserved_minutes: u.reserved,
+  available_minutes: u.available,
+});
