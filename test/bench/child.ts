@@ -38,8 +38,11 @@ const context = (): Record<string, unknown> => ({
 });
 
 const statuses: Record<string, number> = {};
+/** The first answer, shortened: `pnpm bench --only` prints it so a twin can be checked against the real one. */
+let first = '';
 const call = async (handler: Handler): Promise<void> => {
   const result = await handler(nextEvent(), context());
+  if (n === 1) first = JSON.stringify(result ?? null).slice(0, 800);
   // HTTP handlers answer a status; SQS consumers a batch response; scheduled jobs whatever they return.
   const failures = result?.batchItemFailures?.length;
   const status = String(result?.statusCode ?? (failures === undefined ? 'done' : failures ? 'failed' : 'ok'));
@@ -76,6 +79,7 @@ process.send?.(
     samples,
     cpuSamples,
     statuses,
+    first,
   },
   () => process.exit(0),
 );

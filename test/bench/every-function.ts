@@ -5,6 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@svc/local/dynamodb';
 import type { LocalRuntime } from '@svc/local/runtime';
 
 type Event = Record<string, unknown> & {
@@ -22,12 +25,19 @@ export type Make = (n: number) => Promise<string[]>;
 export interface EveryFunction {
   /** Templates per function name; a function missing here could not be prepared (see `problems`). */
   makers: Record<string, { make: Make; note: string }>;
+  /** The gateway requests of the load test (section 5), with the credentials made here. */
+  load: { label: string; path: string; method: string; headers: Record<string, string>; body?: string }[];
   problems: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function everyFunction(runtime: LocalRuntime, repo: string): Promise<EveryFunction> {
+/** `only`: prepare just the services with a function in it (`pnpm bench --only`). */
+export async function everyFunction(
+  runtime: LocalRuntime,
+  repo: string,
+  only?: ReadonlySet<string>,
+): Promise<EveryFunction> {
   const read = (file: string) => JSON.parse(readFileSync(join(repo, 'events', file), 'utf8')) as Event;
   const invoke = async (name: string, event: unknown) => (await runtime.invoke(name, event)) as Reply;
   // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
@@ -66,9 +76,46 @@ export async function everyFunction(runtime: LocalRuntime, repo: string): Promis
   const once =
     (event: Event): Make =>
     async () => [JSON.stringify(event)];
+  /** Sets an account's budget straight in the table (no route grants minutes). */
+  const giveBudget = async (email: string, minutes: number) => {
+    const client = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const doc = DynamoDBDocumentClient.from(client);
+    try {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new ScanCommand({
+            TableName: runtime.tableName,
+            FilterExpression: 'email = :e AND attribute_exists(available)',
+            ExpressionAttributeValues: { ':e': email },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? [])
+          await doc.send(
+            new UpdateCommand({
+              TableName: runtime.tableName,
+              Key: { pk: item.pk, sk: item.sk },
+              UpdateExpression: 'SET available = :m - reserved, minutes = :m',
+              ExpressionAttributeValues: { ':m': minutes },
+            }),
+          );
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    } finally {
+      client.destroy();
+    }
+  };
   const makers: EveryFunction['makers'] = {};
+  const load: EveryFunction['load'] = [];
   const problems: string[] = [];
+  const json = { 'content-type': 'application/json' };
   const prepare = async (names: string[], build: () => Promise<void>) => {
+    if (only && !names.some((n) => only.has(n))) return;
     try {
       await build();
     } catch (error) {
@@ -95,6 +142,12 @@ export async function everyFunction(runtime: LocalRuntime, repo: string): Promis
     makers.StatsRecordSession = { make: once(fresh), note: 'new session each call' };
     makers.StatsGetCourse = { make: once(course), note: '' };
     makers.StatsGetSession = { make: once(one), note: '' };
+    load.push({
+      label: 'GET /courses/{id}',
+      path: `/courses/${courseId}`,
+      method: 'GET',
+      headers: { 'x-user-id': userId },
+    });
   });
 
   // ---- visits ----
@@ -117,6 +170,7 @@ export async function everyFunction(runtime: LocalRuntime, repo: string): Promis
       'VisitsStartSession',
       'VisitsUnregister',
       'VisitsGetUser',
+      'VisitsRequestVisit',
       'VisitsListVisits',
       'VisitsGetVisit',
       'VisitsCancelVisit',
@@ -142,6 +196,18 @@ export async function everyFunction(runtime: LocalRuntime, repo: string): Promis
       };
       const owner = await newVisits(1);
       const pal = await register();
+      // One member with a budget no benchmark can spend, for the repeated requests and the load test.
+      const rich = await register();
+      await giveBudget(rich.email, 1_000_000_000);
+      const requestVisit = api('visits/request-visit.json', { token: rich.token, body: visitBody });
+      makers.VisitsRequestVisit = { make: once(requestVisit), note: 'reserves 1 minute each call' };
+      load.push({
+        label: 'POST /api/visit',
+        path: '/api/visit',
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${rich.token}` },
+        body: JSON.stringify(visitBody),
+      });
       makers.VisitsRegister = {
         make: once(
           api('visits/register.json', {
@@ -293,9 +359,27 @@ export async function everyFunction(runtime: LocalRuntime, repo: string): Promis
 
   // ---- dispatch ----
   await prepare(
-    ['DispatchGetMessage', 'DispatchListMessages', 'DispatchDeliveryStatus', 'DispatchSender'],
+    [
+      'DispatchSendMessage',
+      'DispatchGetMessage',
+      'DispatchListMessages',
+      'DispatchDeliveryStatus',
+      'DispatchSender',
+    ],
     async () => {
       const token = await jwt('messages:send messages:read');
+      const message = { to_number: '+14155552671', message: 'bench' };
+      makers.DispatchSendMessage = {
+        make: once(api('dispatch/send-message.json', { token, body: message })),
+        note: 'stores and enqueues (to a queue nobody consumes)',
+      };
+      load.push({
+        label: 'POST /messages',
+        path: '/messages',
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${token}` },
+        body: JSON.stringify(message),
+      });
       const toNumber = `+1415555${String(Math.floor(Math.random() * 9000) + 1000)}`;
       const sent = bodyOf(
         await invoke(
@@ -339,5 +423,5 @@ export async function everyFunction(runtime: LocalRuntime, repo: string): Promis
     },
   );
 
-  return { makers, problems };
+  return { makers, load, problems };
 }
