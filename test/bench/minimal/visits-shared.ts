@@ -3,7 +3,7 @@
 // hash (same scrypt parameters as packages/visits/src/passwords.ts), and the keys of the real items in
 // ElectroDB's format (packages/visits/src/entities.ts): `$visits#<attr>_<value>` partition keys,
 // `$<entity>_1[#<attr>_<value>...]` sort keys, every key value lower-cased (ElectroDB's default casing).
-import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { jwtVerify, SignJWT } from 'jose';
@@ -15,10 +15,32 @@ export interface Context {
   awsRequestId?: string;
 }
 
-export const fail = (status: number, message: string, context?: Context, errors?: Record<string, string[]>) =>
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id the real frame answers with: a valid incoming `x-request-id`, else a fresh one. */
+export function requestIdOf(source?: Context | Event): string {
+  const incoming = (source as Event | undefined)?.headers?.['x-request-id'];
+  if (incoming && REQUEST_ID.test(incoming)) return incoming;
+  return (source as Context | undefined)?.awsRequestId ?? randomUUID();
+}
+
+/** The error envelope; pass the event (or the Lambda context) for the request id. */
+export const fail = (
+  status: number,
+  message: string,
+  source?: Context | Event,
+  errors?: Record<string, string[]>,
+) =>
   reply(status, {
-    error: { status, message, ...(errors ? { errors } : {}), request_id: context?.awsRequestId ?? '' },
+    error: { status, message, ...(errors ? { errors } : {}), request_id: requestIdOf(source) },
   });
+
+/** DynamoDB's cancellation codes of a failed TransactWriteItems (undefined for any other error). */
+export function cancellationCodes(error: unknown): string[] | undefined {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name !== 'TransactionCanceledException') return undefined;
+  return (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
 
 export type Reply = ReturnType<typeof reply>;
 
@@ -73,7 +95,20 @@ function tokenOf(event: Event): string | undefined {
  * keys only). Returns the caller or the 401 reply to send.
  */
 export async function authenticate(event: Event, context?: Context): Promise<{ userId: string } | Reply> {
-  const unauthenticated = () => fail(401, 'Not authenticated', context);
+  const caller = await authenticateWith(event, context, ['pk']);
+  return isReply(caller) ? caller : { userId: caller.userId };
+}
+
+/**
+ * `authenticate` whose account lookup (the same consistent GetItem of the user item) also brings the
+ * user attributes the work needs, so a route that reads the caller's own item reads it once.
+ */
+export async function authenticateWith(
+  event: Event,
+  context: Context | undefined,
+  attributes: readonly string[],
+): Promise<{ userId: string; item: Record<string, unknown> } | Reply> {
+  const unauthenticated = () => fail(401, 'Not authenticated', requestSource(event, context));
   const token = tokenOf(event);
   if (!token) return unauthenticated();
   const secret = await tokenSecret();
@@ -91,18 +126,23 @@ export async function authenticate(event: Event, context?: Context): Promise<{ u
   } catch {
     return unauthenticated();
   }
+  const names = Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a]));
   const { Item } = await doc.send(
     new GetCommand({
       TableName: TABLE,
       Key: userKey(userId),
       ConsistentRead: true,
-      ProjectionExpression: 'pk',
+      ProjectionExpression: Object.keys(names).join(', '),
+      ExpressionAttributeNames: names,
     }),
   );
-  return Item ? { userId } : unauthenticated();
+  return Item ? { userId, item: Item } : unauthenticated();
 }
 
-export const isReply = (x: { userId: string } | Reply): x is Reply => 'statusCode' in x;
+const requestSource = (event: Event, context?: Context): Event | Context =>
+  event.headers?.['x-request-id'] ? event : (context ?? event);
+
+export const isReply = <T extends object>(x: T | Reply): x is Reply => 'statusCode' in x;
 
 // ---- passwords (packages/visits/src/passwords.ts) ----------------------------------------------------
 
