@@ -28,9 +28,54 @@ export const reply = (statusCode: number, body: unknown, headers?: Record<string
   body: JSON.stringify(body),
 });
 
-/** The SPEC §0 error envelope the real handlers answer with. */
-export const failure = (status: number, message: string, headers?: Record<string, string>): Reply =>
-  reply(status, { error: { status, message, request_id: randomUUID() } }, headers);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id when well formed (the real stack echoes it), else a fresh one. */
+export const requestIdOf = (event?: Event): string => {
+  const incoming = event?.headers?.['x-request-id'];
+  return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+};
+
+type Extra = { fields?: Record<string, string[]>; headers?: Record<string, string> };
+
+const isEvent = (x: object): x is Event =>
+  'headers' in x || 'requestContext' in x || 'routeKey' in x || 'pathParameters' in x || 'body' in x;
+
+/**
+ * The SPEC §0 error envelope the real handlers answer with. Either `failure(status, message, headers?)`
+ * (a fresh request id) or `failure(status, message, event, { fields?, headers? })` (the event's
+ * X-Request-Id echoed like the real stack does, and the field errors).
+ */
+export function failure(status: number, message: string, headers?: Record<string, string>): Reply;
+export function failure(status: number, message: string, event: Event, extra?: Extra): Reply;
+export function failure(
+  status: number,
+  message: string,
+  third?: Event | Record<string, string>,
+  extra?: Extra,
+): Reply {
+  if (third && isEvent(third)) return refuse(third, status, message, extra);
+  return reply(
+    status,
+    { error: { status, message, request_id: randomUUID() } },
+    third as Record<string, string>,
+  );
+}
+
+/** The same envelope for `event`: its X-Request-Id echoed like the real stack does, field errors if any. */
+export const refuse = (event: Event, status: number, message: string, extra?: Extra): Reply =>
+  reply(
+    status,
+    {
+      error: {
+        status,
+        message,
+        ...(extra?.fields ? { errors: extra.fields } : {}),
+        request_id: requestIdOf(event),
+      },
+    },
+    extra?.headers,
+  );
 
 export const bearer = (event: Event): string =>
   (event.headers?.authorization ?? '').replace(/^Bearer\s+/i, '');
@@ -74,7 +119,7 @@ const isOutage = (error: unknown): boolean => {
  */
 export async function verifyJwt(event: Event, scope: string | readonly string[]): Promise<Caller | Reply> {
   const match = /^Bearer\s+(\S+)$/i.exec(event.headers?.authorization?.trim() ?? '');
-  if (!match?.[1]) return failure(401, 'Not authenticated');
+  if (!match?.[1]) return refuse(event, 401, 'Not authenticated');
   keys ??= createRemoteJWKSet(new URL(process.env.JWT_JWKS_URL ?? ''), {
     timeoutDuration: 3000,
     cooldownDuration: 30_000,
@@ -90,12 +135,14 @@ export async function verifyJwt(event: Event, scope: string | readonly string[])
       clockTolerance: 5,
     }));
   } catch (error) {
-    if (isOutage(error)) return failure(503, 'Identity provider unavailable.', { 'retry-after': '1' });
-    return failure(401, 'Not authenticated');
+    if (isOutage(error))
+      return refuse(event, 503, 'Identity provider unavailable.', { headers: { 'retry-after': '1' } });
+    return refuse(event, 401, 'Not authenticated');
   }
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0) return failure(401, 'Not authenticated');
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0)
+    return refuse(event, 401, 'Not authenticated');
   const scopes = scopesOf(claims);
   const missing = (typeof scope === 'string' ? [scope] : scope).filter((s) => !scopes.has(s));
-  if (missing.length > 0) return failure(403, `Missing required scope: ${missing.join(' ')}.`);
+  if (missing.length > 0) return refuse(event, 403, `Missing required scope: ${missing.join(' ')}.`);
   return { sub: claims.sub, scopes, claims };
 }
