@@ -1,51 +1,86 @@
+// Twin of VisitsRequestVisit: the session check, then one TransactWriteItems that reserves the
+// minutes on the member (available >= minutes, not closing) and creates the visit item with its three
+// index keys; a cancellation reads the member once to say why (401, 409 or 422).
 import { randomUUID } from 'node:crypto';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { jwtVerify } from 'jose';
 import { doc, type Event, reply, TABLE } from './shared.js';
+import {
+  authenticate,
+  type Context,
+  cancellationCodes,
+  edb,
+  fail,
+  isReply,
+  toVisit,
+  userKey,
+  type VisitItem,
+  visitIndexKeys,
+  visitKey,
+} from './visits-shared.js';
 
-const ssm = new SSMClient({});
-let secret: Uint8Array | undefined;
-
-export const handler = async (event: Event) => {
-  secret ??= new TextEncoder().encode(
-    (
-      await ssm.send(
-        new GetParameterCommand({ Name: process.env.PARAM_VISITS_TOKEN_SECRET, WithDecryption: true }),
-      )
-    ).Parameter?.Value ?? '',
-  );
-  const token = (event.headers?.authorization ?? '').replace(/^Bearer\s+/i, '');
-  const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], issuer: 'svc-visits' });
-  const userId = String(payload.sub);
-  const userKey = { pk: `BENCH#USER#${userId}`, sk: 'USER' };
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: TABLE, Key: userKey, ConsistentRead: true, ProjectionExpression: 'pk' }),
-  );
-  if (!Item) return reply(401, { message: 'unknown user' });
-  const input = JSON.parse(event.body ?? '{}') as { date: string; minutes: number; tasks: unknown[] };
-  const visit = { id: randomUUID(), member_id: userId, status: 'requested', ...input };
-  await doc.send(
-    new TransactWriteCommand({
-      TransactItems: [
-        {
-          Update: {
-            TableName: TABLE,
-            Key: userKey,
-            UpdateExpression: 'ADD reserved :m, available :neg',
-            ConditionExpression: 'available >= :m AND attribute_not_exists(closing)',
-            ExpressionAttributeValues: { ':m': input.minutes, ':neg': -input.minutes },
+export const handler = async (event: Event, context?: Context) => {
+  const caller = await authenticate(event, context);
+  if (isReply(caller)) return caller;
+  const memberId = caller.userId;
+  const input = JSON.parse(event.body ?? '{}') as {
+    date: string;
+    minutes: number;
+    tasks: { name: string; description?: string }[];
+  };
+  const now = new Date();
+  if (input.date < now.toISOString().slice(0, 10))
+    return fail(422, 'Validation failed.', event, { date: ['must be today or later'] });
+  const item: VisitItem = {
+    visitId: randomUUID(),
+    memberId,
+    date: input.date,
+    minutes: input.minutes,
+    status: 'requested',
+    tasks: input.tasks.map((t) => ({
+      id: randomUUID(),
+      name: t.name.trim(),
+      ...(t.description !== undefined ? { description: t.description } : {}),
+    })),
+    createdAt: now.toISOString(),
+  };
+  const m = input.minutes;
+  try {
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: TABLE,
+              Key: userKey(memberId),
+              UpdateExpression: 'ADD reserved :m, available :neg',
+              ConditionExpression:
+                'attribute_exists(pk) AND attribute_exists(sk) AND available >= :m AND attribute_not_exists(closing)',
+              ExpressionAttributeValues: { ':m': m, ':neg': -m },
+            },
           },
-        },
-        {
-          Put: {
-            TableName: TABLE,
-            Item: { pk: `BENCH#VISIT#${visit.id}`, sk: 'VISIT', ...visit },
-            ConditionExpression: 'attribute_not_exists(pk)',
+          {
+            Put: {
+              TableName: TABLE,
+              Item: { ...item, ...visitKey(item.visitId), ...visitIndexKeys(item), ...edb('visit') },
+              ConditionExpression: 'attribute_not_exists(pk) AND attribute_not_exists(sk)',
+            },
           },
-        },
-      ],
-    }),
-  );
-  return reply(201, { data: visit });
+        ],
+      }),
+    );
+  } catch (error) {
+    if (cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
+    const { Item: member } = await doc.send(
+      new GetCommand({
+        TableName: TABLE,
+        Key: userKey(memberId),
+        ConsistentRead: true,
+        ProjectionExpression: 'pk, closing',
+      }),
+    );
+    if (!member) return fail(401, 'Not authenticated', event);
+    if (member.closing) return fail(409, 'This account is being deleted.', event);
+    return fail(422, 'Validation failed.', event, { minutes: ['exceeds available minutes'] });
+  }
+  return reply(201, { data: toVisit(item) });
 };
