@@ -1,0 +1,215 @@
+// TasksWebhook, the minimal way: the optional signing secret from SSM (as the real one, asked every call
+// while it is absent: Powertools caches values, not ParameterNotFound), the task read strongly consistent,
+// then one TransactWriteItems of the whole task item (conditional) and the user's activity counter.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { doc, type Event, failure, reply, TABLE } from './shared.js';
+import { EXTERNAL_ID, instant, keys, marks, shardOf } from './tasks-shared.js';
+
+const ssm = new SSMClient({});
+const SECRET_NAME = process.env.PARAM_TASKS_WEBHOOK_SECRET ?? '';
+let cached: { value: string | undefined; until: number } | undefined;
+
+async function secret(): Promise<string | undefined> {
+  if (!SECRET_NAME) return undefined;
+  if (cached && cached.until > Date.now()) return cached.value;
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: SECRET_NAME, WithDecryption: true }));
+    const value = out.Parameter?.Value || undefined;
+    cached = { value, until: Date.now() + 60_000 };
+    return value;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ParameterNotFound') return undefined;
+    throw error;
+  }
+}
+
+function signed(key: string, event: Event & { isBase64Encoded?: boolean }): boolean {
+  const signature = /^sha256=([0-9a-f]{64})$/i.exec(event.headers?.['x-webhook-signature']?.trim() ?? '');
+  const timestamp = event.headers?.['x-webhook-timestamp']?.trim() ?? '';
+  if (!signature?.[1] || !/^\d{1,12}$/.test(timestamp)) return false;
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
+  const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  const given = Buffer.from(signature[1], 'hex');
+  const expected = createHmac('sha256', key).update(raw).digest();
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+interface Task {
+  taskId: string;
+  userId: string;
+  content: string;
+  isCompleted: boolean;
+  createdAt: string;
+  completedAt?: string;
+  deletedAt?: string;
+  lastEventAt: string;
+  completionKey: string;
+  createdDigest: string;
+}
+
+const isOpen = (t: Task | undefined) => t !== undefined && !t.isCompleted && !t.deletedAt;
+
+/** The whole item as ElectroDB puts it: attributes, keys, the sparse index keys its state selects, markers. */
+function itemOf(t: Task): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    taskId: t.taskId,
+    userId: t.userId,
+    content: t.content,
+    isCompleted: t.isCompleted,
+    createdAt: t.createdAt,
+    lastEventAt: t.lastEventAt,
+    completionKey: t.completionKey,
+    createdDigest: t.createdDigest,
+    ...keys.task(t.taskId),
+  };
+  if (t.completedAt !== undefined) item.completedAt = t.completedAt;
+  if (t.deletedAt !== undefined) item.deletedAt = t.deletedAt;
+  if (!t.isCompleted && !t.deletedAt) {
+    item.gsi1pk = `$tasks#userId_${t.userId}`;
+    item.gsi1sk = `$task_1#createdAt_${t.createdAt}#taskId_${t.taskId}`;
+  }
+  if (t.isCompleted && !t.deletedAt && typeof t.completedAt === 'string') {
+    item.gsi2pk = `$tasks#userId_${t.userId}`;
+    item.gsi2sk = `$task_1#completionKey_${t.completionKey}`;
+  }
+  return { ...item, ...marks('task') };
+}
+
+export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
+  const key = await secret();
+  if (key && !signed(key, event)) return failure(401, 'Missing or invalid webhook signature.');
+  if (!event.body) return failure(400, 'Request body must be a JSON object.');
+  if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(event.headers?.['content-type'] ?? ''))
+    return failure(415, 'Content-Type must be application/json.');
+  let input: {
+    event?: unknown;
+    timestamp?: unknown;
+    metadata?: { userId?: unknown; id?: unknown; content?: unknown; isCompleted?: unknown };
+  };
+  try {
+    input = JSON.parse(event.body);
+  } catch {
+    return failure(400, 'Request body is not valid JSON.');
+  }
+  const at = instant(input.timestamp);
+  const { userId, id, content, isCompleted } = input.metadata ?? {};
+  if (
+    typeof input.event !== 'string' ||
+    !at ||
+    typeof userId !== 'string' ||
+    !EXTERNAL_ID.test(userId) ||
+    typeof id !== 'string' ||
+    !EXTERNAL_ID.test(id) ||
+    typeof content !== 'string' ||
+    typeof isCompleted !== 'boolean'
+  )
+    return failure(422, 'Validation failed.');
+  const name = input.event;
+  if (name !== 'created' && name !== 'updated' && name !== 'deleted') return failure(400, 'Unknown event.');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([at, userId, id, content, isCompleted]))
+    .digest('base64url');
+  const accepted = (applied: boolean) => reply(202, { status: 'accepted', applied });
+
+  for (let attempt = 0; attempt <= 10; attempt++) {
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: TABLE, Key: keys.task(id), ConsistentRead: true }),
+    );
+    const current = Item as Task | undefined;
+    if (current && current.userId !== userId) return failure(409, 'This task id belongs to another user.');
+    let after: Task;
+    if (name === 'created') {
+      if (current) {
+        if (current.createdDigest === digest) return accepted(false);
+        return failure(409, 'A different task with this id was already created.');
+      }
+      after = {
+        taskId: id,
+        userId,
+        content,
+        isCompleted,
+        createdAt: at,
+        ...(isCompleted ? { completedAt: at } : {}),
+        lastEventAt: at,
+        completionKey: at,
+        createdDigest: digest,
+      };
+    } else {
+      if (!current) return failure(404, 'Task not found.');
+      if (at < current.lastEventAt) return accepted(false);
+      if (current.deletedAt)
+        return name === 'deleted' ? accepted(false) : failure(409, 'The task was deleted.');
+      if (name === 'deleted') after = { ...current, deletedAt: at, lastEventAt: at };
+      else {
+        after = { ...current, content, isCompleted, lastEventAt: at };
+        if (isCompleted) after.completedAt = current.isCompleted ? (current.completedAt ?? at) : at;
+        else delete after.completedAt;
+      }
+    }
+    after.completionKey = after.completedAt ?? after.createdAt;
+    const openDelta = Number(isOpen(after)) - Number(isOpen(current));
+    const userKey = keys.taskUser(userId);
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: TABLE,
+                Item: itemOf(after),
+                ...(current
+                  ? {
+                      ConditionExpression: '#last = :read AND #last <= :at',
+                      ExpressionAttributeNames: { '#last': 'lastEventAt' },
+                      ExpressionAttributeValues: { ':read': current.lastEventAt, ':at': at },
+                    }
+                  : {
+                      ConditionExpression: 'attribute_not_exists(#pk) AND attribute_not_exists(#sk)',
+                      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+                    }),
+              },
+            },
+            {
+              Update: {
+                TableName: TABLE,
+                Key: userKey,
+                UpdateExpression:
+                  'SET #e = :e, #v = :v, #userId = :u, #shard = :s, #touchedAt = :t, #gsi3pk = :g3pk, #gsi3sk = :g3sk ADD #openTasks :d',
+                ExpressionAttributeNames: {
+                  '#e': '__edb_e__',
+                  '#v': '__edb_v__',
+                  '#userId': 'userId',
+                  '#shard': 'shard',
+                  '#touchedAt': 'touchedAt',
+                  '#gsi3pk': 'gsi3pk',
+                  '#gsi3sk': 'gsi3sk',
+                  '#openTasks': 'openTasks',
+                },
+                ExpressionAttributeValues: {
+                  ':e': 'taskUser',
+                  ':v': '1',
+                  ':u': userId,
+                  ':s': shardOf(userId),
+                  ':t': new Date().toISOString(),
+                  ':g3pk': `$tasks#shard_${shardOf(userId)}`,
+                  ':g3sk': `$taskUser_1#userId_${userId}`,
+                  ':d': openDelta,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return accepted(true);
+    } catch (error) {
+      const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
+        (r) => r.Code,
+      );
+      // The task changed between the read and the write (or a concurrent transaction): decide again.
+      if (codes[0] !== 'ConditionalCheckFailed' && !codes.includes('TransactionConflict')) throw error;
+    }
+  }
+  return failure(409, 'Too many concurrent changes to this task, retry later.');
+};
