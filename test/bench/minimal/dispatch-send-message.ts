@@ -1,48 +1,104 @@
+// POST /messages, the minimal way: the suppression GetItem, the message PutItem (the real item, with its
+// gsi1/gsi2 keys and ElectroDB markers, create-only) and the SQS send of `{id}` to QUEUE_URL_DISPATCH_SEND.
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { bearer, doc, type Event, reply, TABLE } from './shared.js';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  countSegments,
+  FEED_PK,
+  listSk,
+  MESSAGE_MARKERS,
+  messageKey,
+  numberPk,
+  problem,
+  suppressionKey,
+} from './dispatch-shared.js';
+import { doc, type Event, reply, TABLE, verifyJwt } from './shared.js';
 
-const sqs = new SQSClient({});
-const jwks = createRemoteJWKSet(new URL(process.env.JWT_JWKS_URL ?? 'http://127.0.0.1/'));
+const sqs = new SQSClient({ maxAttempts: 3 });
+const QUEUE = process.env.QUEUE_URL_DISPATCH_SEND;
 
 export const handler = async (event: Event) => {
-  const { payload } = await jwtVerify(bearer(event), jwks, {
-    issuer: process.env.JWT_ISSUER,
-    audience: process.env.JWT_AUDIENCE,
-  });
-  if (
-    !String(payload.scope ?? '')
-      .split(' ')
-      .includes('messages:send')
-  )
-    return reply(403, {});
+  const caller = await verifyJwt(event, 'messages:send');
+  if ('statusCode' in caller) return caller;
+  // The benchmark sends an E.164 number already; the real one normalises it with libphonenumber.
   const input = JSON.parse(event.body ?? '{}') as { to_number: string; message: string };
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: TABLE, Key: { pk: `BENCH#SUPPRESSED#${input.to_number}`, sk: 'S' } }),
+  const { Item: suppressed } = await doc.send(
+    new GetCommand({ TableName: TABLE, Key: suppressionKey(input.to_number) }),
   );
-  if (Item) return reply(422, { message: 'suppressed' });
+  if (suppressed?.__edb_e__ === 'suppression')
+    return problem(event, 422, 'Validation failed.', {
+      fields: { to_number: ['was reported invalid by a provider; messages to it are refused'] },
+    });
   const id = randomUUID();
   const now = new Date().toISOString();
-  const message = { id, ...input, status: 'queued', created_at: now };
+  const { segments, encoding } = countSegments(input.message);
   await doc.send(
     new PutCommand({
       TableName: TABLE,
       Item: {
-        pk: `BENCH#MESSAGE#${id}`,
-        sk: 'MESSAGE',
-        ...message,
+        id,
+        toNumber: input.to_number,
+        message: input.message,
+        segments,
+        encoding,
+        createdAt: now,
+        createdBy: caller.sub,
+        status: 'queued',
+        updatedAt: now,
         history: [{ status: 'queued', at: now }],
+        attempts: 0,
+        feed: 'all',
+        ...messageKey(id),
+        gsi1pk: numberPk(input.to_number),
+        gsi1sk: listSk(now, id),
+        gsi2pk: FEED_PK,
+        gsi2sk: listSk(now, id),
+        ...MESSAGE_MARKERS,
       },
-      ConditionExpression: 'attribute_not_exists(pk)',
+      ConditionExpression: 'attribute_not_exists(#pk) AND attribute_not_exists(#sk)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     }),
   );
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: process.env.BENCH_MINIMAL_QUEUE_URL,
-      MessageBody: JSON.stringify({ id }),
-    }),
-  );
-  return reply(202, message);
+  try {
+    await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE, MessageBody: JSON.stringify({ id }) }));
+  } catch {
+    const at = new Date().toISOString();
+    await doc
+      .send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: messageKey(id),
+          UpdateExpression:
+            'SET #status = :failed, #updatedAt = :at, #history = list_append(if_not_exists(#history, :empty), :entry)',
+          ConditionExpression: 'attribute_exists(#pk) AND #status = :queued',
+          ExpressionAttributeNames: {
+            '#pk': 'pk',
+            '#status': 'status',
+            '#updatedAt': 'updatedAt',
+            '#history': 'history',
+          },
+          ExpressionAttributeValues: {
+            ':failed': 'failed',
+            ':queued': 'queued',
+            ':at': at,
+            ':empty': [],
+            ':entry': [{ status: 'failed', at, detail: 'could not be queued for sending; not sent' }],
+          },
+        }),
+      )
+      .catch(() => undefined);
+    return problem(event, 503, 'The message could not be queued; retry later.', {
+      headers: { 'retry-after': '5' },
+    });
+  }
+  return reply(202, {
+    id,
+    to_number: input.to_number,
+    message: input.message,
+    status: 'queued',
+    segments,
+    encoding,
+    created_at: now,
+  });
 };
