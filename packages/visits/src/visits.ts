@@ -82,6 +82,26 @@ async function readMember(userId: string) {
 }
 
 /**
+ * Several accounts in one consistent BatchGetItem. Keys DynamoDB leaves unprocessed (it does so under
+ * throttling) are asked again, and any still left after that are read one by one.
+ */
+async function readMembers(userIds: string[]): Promise<Map<string, { minutes: number }>> {
+  const found = new Map<string, { minutes: number }>();
+  let keys = [...new Set(userIds)].map((userId) => ({ userId }));
+  for (let attempt = 0; keys.length && attempt < 3; attempt++) {
+    if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    const { data, unprocessed } = await visitsDb().entities.user.get(keys).go({ consistent: true });
+    for (const user of data) found.set(user.userId, user);
+    keys = unprocessed;
+  }
+  for (const { userId } of keys) {
+    const user = await readMember(userId);
+    if (user) found.set(userId, user);
+  }
+  return found;
+}
+
+/**
  * Reserves the minutes on the member and stores the visit in one transaction. The member update is
  * conditional on `available >= minutes` (available = minutes − reserved), so no interleaving of
  * requests can reserve more than the balance covers.
@@ -240,7 +260,9 @@ export async function completeVisit(palId: string, visitId: string, now = new Da
     throw new Conflict('The visit can no longer be completed.');
   }, CONTENTION);
 
-  const [member, pal] = await Promise.all([readMember(visit.memberId), readMember(palId)]);
+  const accounts = await readMembers([visit.memberId, palId]);
+  const member = accounts.get(visit.memberId);
+  const pal = accounts.get(palId);
   return {
     transaction: toTransaction(record),
     visit: toVisit({ ...visit, status: 'completed', palId, completedAt }),
