@@ -244,6 +244,23 @@ describe('accounts', () => {
     await expect(Accounts.unregister(member.id)).resolves.toBeUndefined();
   });
 
+  it('deleting an account that held no reservation is one transaction, and a stale "no reservation" still cancels the visits', async () => {
+    const empty = await newUser();
+    const emptyAccount = await Accounts.findAccount(empty.id);
+    await Accounts.unregister(empty.id, new Date(), emptyAccount ?? undefined);
+    expect(await Accounts.accountExists(empty.id)).toBe(false);
+    expect(await newUser(120, empty.email)).toMatchObject({ email: empty.email });
+
+    // The token check saw reserved = 0, then a visit was requested before the deletion ran.
+    const member = await newUser();
+    const seen = await Accounts.findAccount(member.id);
+    const open = await Visits.requestVisit(member.id, visitInput(10));
+    expect(seen?.reserved).toBe(0);
+    await Accounts.unregister(member.id, new Date(), seen ?? undefined);
+    expect(await Accounts.accountExists(member.id)).toBe(false);
+    expect((await Visits.getVisit(open.id)).status).toBe('canceled');
+  });
+
   it('a deletion racing a completion: the visit is either completed (debited) or canceled (released), never both', async () => {
     for (let round = 0; round < 5; round++) {
       const [member, pal] = await Promise.all([newUser(), newUser()]);

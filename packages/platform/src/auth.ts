@@ -8,6 +8,8 @@ export interface Principal {
   subject: string;
   scopes: ReadonlySet<string>;
   claims: JWTPayload;
+  /** What the authenticator looked up beyond the token (visits: the caller's account), for the route to reuse. */
+  context?: Readonly<Record<string, unknown>>;
 }
 
 export type Authenticator = (headers: Record<string, string | undefined>) => Promise<Principal>;

@@ -14,7 +14,7 @@ import type { RegistrationInput, SessionInput, Token, User } from './schemas.js'
 import type { SessionTokens } from './tokens.js';
 import { CONTENTION, releaseReservation, type VisitItem } from './visits.js';
 
-type UserItem = {
+export type UserItem = {
   userId: string;
   email: string;
   firstName: string;
@@ -99,6 +99,16 @@ export async function getUser(userId: string): Promise<User> {
   return toUser(data);
 }
 
+/**
+ * The account behind a session token, read in full (strongly consistent, so a deleted account is gone at
+ * once). The authenticator keeps it on the principal, so a route that needs the account does not read it
+ * again; a projection would not make the read cheaper (a GetItem is billed by the item's size).
+ */
+export async function findAccount(userId: string): Promise<UserItem | null> {
+  const { data } = await visitsDb().entities.user.get({ userId }).go({ consistent: true });
+  return data;
+}
+
 export async function accountExists(userId: string): Promise<boolean> {
   const { data } = await visitsDb()
     .entities.user.get({ userId })
@@ -117,8 +127,37 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * index has not caught up with yet, or one a pal is completing right now. Completed visits and
  * transactions stay: they are the other party's history too.
  */
-export async function unregister(userId: string, now = new Date()): Promise<void> {
+export async function unregister(
+  userId: string,
+  now = new Date(),
+  seen?: Pick<UserItem, 'email' | 'reserved'>,
+): Promise<void> {
   const db = visitsDb();
+  const remove = (email: string) =>
+    retryContention(async () => {
+      const outcome = await db.transaction
+        .write(({ user, email: claim }) => [
+          user
+            .remove({ userId })
+            .where(({ reserved }, { eq }) => eq(reserved, 0))
+            .commit(),
+          claim
+            .delete({ emailKey: emailKey(email) })
+            .where((attr, { eq }) => eq(attr.userId, userId))
+            .commit(),
+        ])
+        .go();
+      const codes = transactionCodes(outcome);
+      if (!codes) return true;
+      // A reservation is still held, or a concurrent delete got there first.
+      if (codes[0] === 'ConditionalCheckFailed') return !(await accountExists(userId));
+      throw new Error(`unexpected unregistration cancellation: ${codes.join(',')}`);
+    }, CONTENTION);
+  // An account that held no reservation when the caller's token was checked has no requested visit to
+  // cancel: try the final step at once. If a visit was requested since, `reserved = 0` fails and the
+  // full sequence below runs.
+  if (seen?.reserved === 0 && (await remove(seen.email))) return;
+
   const marked = await retryContention(
     () =>
       db.entities.user
@@ -145,26 +184,7 @@ export async function unregister(userId: string, now = new Date()): Promise<void
       cursor = page.cursor;
     } while (cursor);
 
-    const removed = await retryContention(async () => {
-      const outcome = await db.transaction
-        .write(({ user, email }) => [
-          user
-            .remove({ userId })
-            .where(({ reserved }, { eq }) => eq(reserved, 0))
-            .commit(),
-          email
-            .delete({ emailKey: emailKey(marked.email) })
-            .where((attr, { eq }) => eq(attr.userId, userId))
-            .commit(),
-        ])
-        .go();
-      const codes = transactionCodes(outcome);
-      if (!codes) return true;
-      // A reservation is still held, or a concurrent delete got there first.
-      if (codes[0] === 'ConditionalCheckFailed') return !(await accountExists(userId));
-      throw new Error(`unexpected unregistration cancellation: ${codes.join(',')}`);
-    }, CONTENTION);
-    if (removed) return;
+    if (await remove(marked.email)) return;
     // The member index is eventually consistent: give it a moment to show the visit we missed.
     await sleep(50 * 2 ** round);
   }

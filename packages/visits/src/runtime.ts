@@ -1,6 +1,6 @@
 import { type Authenticator, intFromEnv, loadConfig, NotAuthenticated, type Principal } from '@svc/platform';
 import * as v from 'valibot';
-import { accountExists } from './accounts.js';
+import { findAccount, type UserItem } from './accounts.js';
 import {
   type SessionTokens,
   sessionAuthenticator,
@@ -25,7 +25,7 @@ export interface VisitsRuntime {
 
 export function createVisitsRuntime(config: VisitsConfig, secret?: TokenSecretSource): VisitsRuntime {
   const tokens = sessionTokens(secret ?? ssmTokenSecret(config.PARAM_VISITS_TOKEN_SECRET));
-  return { config, tokens, authenticate: sessionAuthenticator(tokens, accountExists) };
+  return { config, tokens, authenticate: sessionAuthenticator(tokens, findAccount) };
 }
 
 let runtime: VisitsRuntime | undefined;
@@ -40,4 +40,11 @@ export function visitsRuntime(): VisitsRuntime {
 export function callerId(principal: Principal | undefined): string {
   if (!principal) throw new NotAuthenticated();
   return principal.subject;
+}
+
+/** The caller's account as the authenticator read it while checking the token (no second read). */
+export function callerAccount(principal: Principal | undefined): UserItem {
+  const account = principal?.context?.account as UserItem | undefined;
+  if (!account) throw new NotAuthenticated();
+  return account;
 }

@@ -59,11 +59,15 @@ describe('session tokens', () => {
 
 describe('sessionAuthenticator', () => {
   const exists = new Set([user]);
-  const authenticate = sessionAuthenticator(tokens, async (id) => exists.has(id));
+  const authenticate = sessionAuthenticator(tokens, async (id) =>
+    exists.has(id) ? { userId: id, email: 'pat@example.com' } : null,
+  );
 
-  it('accepts Bearer and bare tokens of an existing account', async () => {
+  it('accepts Bearer and bare tokens of an existing account, and hands the account it read to the route', async () => {
     const { access_token } = await tokens.issue(user);
-    expect((await authenticate({ authorization: `Bearer ${access_token}` })).subject).toBe(user);
+    const principal = await authenticate({ authorization: `Bearer ${access_token}` });
+    expect(principal.subject).toBe(user);
+    expect(principal.context?.account).toEqual({ userId: user, email: 'pat@example.com' });
     expect((await authenticate({ authorization: access_token })).subject).toBe(user);
   });
 

@@ -75,12 +75,13 @@ export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
  */
 export function sessionAuthenticator(
   tokens: SessionTokens,
-  accountExists: (userId: string) => Promise<boolean>,
+  findAccount: (userId: string) => Promise<object | null>,
 ): Authenticator {
   return async (headers) => {
     const token = bearerToken(headers, { allowBare: true });
     const userId = await tokens.verify(token);
-    if (!(await accountExists(userId))) throw new NotAuthenticated();
-    return { subject: userId, scopes: new Set(), claims: { sub: userId } };
+    const account = await findAccount(userId);
+    if (!account) throw new NotAuthenticated();
+    return { subject: userId, scopes: new Set(), claims: { sub: userId }, context: { account } };
   };
 }
