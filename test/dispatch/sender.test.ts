@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { dynamoCircuitBreaker } from '@svc/dispatch/breaker';
+import { dispatchDb } from '@svc/dispatch/entities';
 import { applyDeliveryStatus, findMessage, getMessage } from '@svc/dispatch/messages';
 import { processSendJob } from '@svc/dispatch/sender';
+import { conditionFailureItem, isConditionFailure, OLD_ITEM_ON_CONDITION_FAILURE } from '@svc/platform';
 import { describe, expect, it } from 'vitest';
 import { down, fakeProvider, ok, queuedMessage, senderWith, uniqueNumber } from './support.js';
 
@@ -159,6 +161,26 @@ describe('sender against DynamoDB Local', () => {
     await expect(processSendJob(m.job, 1, broken)).rejects.toThrow('SSM unavailable');
     expect((await findMessage(m.id))?.status).toBe('queued');
     expect(await processSendJob(m.job, 2, senderWith(p1, p2))).toBe('sent');
+  });
+
+  it('a refused conditional write hands back the item as it was, so the refusal needs no second read', async () => {
+    const m = await queuedMessage('refused');
+    const refuse = (params?: typeof OLD_ITEM_ON_CONDITION_FAILURE) =>
+      dispatchDb()
+        .entities.message.patch({ id: m.id })
+        .set({ status: 'sending' })
+        .where((a, op) => op.eq(a.status, 'delivered'))
+        .go(params ? { params } : {})
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+    const asked = await refuse(OLD_ITEM_ON_CONDITION_FAILURE);
+    expect(isConditionFailure(asked)).toBe(true);
+    expect(conditionFailureItem(asked)).toMatchObject({ id: m.id, status: 'queued', message: 'refused' });
+    const notAsked = await refuse();
+    expect(isConditionFailure(notAsked)).toBe(true);
+    expect(conditionFailureItem(notAsked)).toBeUndefined();
   });
 
   it('ignores a job for a message that does not exist', async () => {

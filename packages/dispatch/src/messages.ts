@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
+  conditionFailureItem,
   encodeCursor,
   isConditionFailure,
   NotAuthenticated,
   NotFound,
+  OLD_ITEM_ON_CONDITION_FAILURE,
   type Page,
   readPosition,
   ServiceUnavailable,
@@ -199,26 +201,35 @@ export async function applyDeliveryStatus(
   const at = now.toISOString();
   let status = message.status;
   let changed = false;
-  try {
-    await db.entities.message
-      .patch({ id: messageId })
-      .set({ status: input.status, providerMessageId: input.message_id, updatedAt: at })
-      .append({
-        history: [{ status: input.status, at, ...(message.provider ? { provider: message.provider } : {}) }],
-      })
-      .where(
-        (a, op) =>
-          `(${op.eq(a.status, 'sending')} OR ${op.eq(a.status, 'sent')}) AND ` +
-          `(${op.notExists(a.providerMessageId)} OR ${op.eq(a.providerMessageId, input.message_id)})`,
-      )
-      .go();
-    status = input.status;
-    changed = true;
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    const current = await findMessage(messageId);
-    if (!current || (current.providerMessageId ?? input.message_id) !== input.message_id) throw unknown();
-    status = current.status;
+  // A message already past `sent` cannot move: a repeated or late callback changes nothing, and the
+  // read above already says so.
+  if (status === 'sending' || status === 'sent') {
+    try {
+      await db.entities.message
+        .patch({ id: messageId })
+        .set({ status: input.status, providerMessageId: input.message_id, updatedAt: at })
+        .append({
+          history: [
+            { status: input.status, at, ...(message.provider ? { provider: message.provider } : {}) },
+          ],
+        })
+        .where(
+          (a, op) =>
+            `(${op.eq(a.status, 'sending')} OR ${op.eq(a.status, 'sent')}) AND ` +
+            `(${op.notExists(a.providerMessageId)} OR ${op.eq(a.providerMessageId, input.message_id)})`,
+        )
+        .go({ params: OLD_ITEM_ON_CONDITION_FAILURE });
+      status = input.status;
+      changed = true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // Another callback got there between the read and the write.
+      const current =
+        (conditionFailureItem(error) as Partial<MessageItem> | undefined) ?? (await findMessage(messageId));
+      if (!current?.status || (current.providerMessageId ?? input.message_id) !== input.message_id)
+        throw unknown();
+      status = current.status;
+    }
   }
   if (status === 'invalid' && input.status === 'invalid') {
     // Idempotent, and also done for a duplicate callback in case the first one stopped halfway.

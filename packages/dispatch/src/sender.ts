@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { isConditionFailure, type Logger, logger, type ScopedLogger, scopedLogger } from '@svc/platform';
+import {
+  conditionFailureItem,
+  isConditionFailure,
+  type Logger,
+  logger,
+  OLD_ITEM_ON_CONDITION_FAILURE,
+  type ScopedLogger,
+  scopedLogger,
+} from '@svc/platform';
 import type { BreakerPhase, CircuitBreaker } from './breaker.js';
 import { dispatchDb, type MessageItem } from './entities.js';
 import { findMessage, isSuppressed } from './messages.js';
@@ -47,6 +55,7 @@ type Claim = { message: MessageItem; token: string } | { outcome: SendOutcome };
 async function claim(id: string, now: number, leaseMs: number): Promise<Claim> {
   const token = randomUUID();
   const at = new Date(now).toISOString();
+  let refused: Partial<MessageItem> | undefined;
   try {
     const { data } = await messages()
       .patch({ id })
@@ -59,12 +68,14 @@ async function claim(id: string, now: number, leaseMs: number): Promise<Claim> {
           `(${op.eq(a.status, 'sending')} AND (${op.notExists(a.claimExpiresAt)} OR ${op.lt(a.claimExpiresAt, now)})) OR ` +
           `(${op.eq(a.status, 'failed')} AND ${op.notExists(a.providerMessageId)})`,
       )
-      .go({ response: 'all_new' });
+      .go({ response: 'all_new', params: OLD_ITEM_ON_CONDITION_FAILURE });
     return { message: data as MessageItem, token };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
+    // Refused: the item as it was says why, without reading it again.
+    refused = conditionFailureItem(error) as Partial<MessageItem> | undefined;
   }
-  const current = await findMessage(id);
+  const current = refused ?? (await findMessage(id));
   if (!current || current.providerMessageId !== undefined) return { outcome: 'done' };
   if (current.status === 'sending') return { outcome: 'busy' };
   return { outcome: 'done' };

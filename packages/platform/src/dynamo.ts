@@ -1,5 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
 import { loadConfig } from './config.js';
 import { Conflict, ServiceUnavailable } from './errors.js';
@@ -57,6 +58,24 @@ const THROTTLING = new Set([
 
 export function isConditionFailure(error: unknown): boolean {
   return errorNames(error).includes('ConditionalCheckFailedException');
+}
+
+/** Asks a conditional write to return the item as it was when its condition fails. */
+export const OLD_ITEM_ON_CONDITION_FAILURE = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
+
+/**
+ * The item as it was when a write's condition failed, if the write asked for it
+ * (`params: OLD_ITEM_ON_CONDITION_FAILURE`): saves a second read to learn why it failed. Undefined when
+ * the item did not exist or the write did not ask.
+ */
+export function conditionFailureItem(error: unknown): Record<string, unknown> | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const item = (current as { Item?: Record<string, AttributeValue> }).Item;
+    if (item && typeof item === 'object') return unmarshall(item);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** A transaction or write lost a race with another writer: safe to retry from the start. */
