@@ -1,7 +1,8 @@
 import { httpHandler } from '@svc/platform';
 import { callerId, cancelVisit, Visits, visitsRuntime } from '@svc/visits';
 
-const { authenticate } = visitsRuntime();
+// Token only: the operation's first read checks the caller's account along with the visit.
+const { authenticateToken } = visitsRuntime();
 
 export const handler = httpHandler(
   cancelVisit,
@@ -9,5 +10,5 @@ export const handler = httpHandler(
     status: 200,
     body: { data: await Visits.cancelVisit(callerId(principal), path.id) },
   }),
-  { authenticate },
+  { authenticate: authenticateToken },
 );

@@ -1,10 +1,14 @@
 import { httpHandler } from '@svc/platform';
-import { getVisit, Visits, visitsRuntime } from '@svc/visits';
+import { callerId, getVisit, Visits, visitsRuntime } from '@svc/visits';
 
-const { authenticate } = visitsRuntime();
+// Token only: the operation's first read checks the caller's account along with the visit.
+const { authenticateToken } = visitsRuntime();
 
 export const handler = httpHandler(
   getVisit,
-  async ({ path }) => ({ status: 200, body: { data: await Visits.getVisit(path.id) } }),
-  { authenticate },
+  async ({ principal, path }) => ({
+    status: 200,
+    body: { data: await Visits.getVisitAs(callerId(principal), path.id) },
+  }),
+  { authenticate: authenticateToken },
 );

@@ -1,7 +1,8 @@
 import { httpHandler } from '@svc/platform';
 import { callerId, recordTransaction, Visits, visitsRuntime } from '@svc/visits';
 
-const { authenticate } = visitsRuntime();
+// Token only: the operation's first read checks the caller's account along with the visit.
+const { authenticateToken } = visitsRuntime();
 
 /** Alias route of complete-visit: same operation, same answer. */
 export const handler = httpHandler(
@@ -10,5 +11,5 @@ export const handler = httpHandler(
     status: 200,
     body: { data: await Visits.completeVisit(callerId(principal), path.id) },
   }),
-  { authenticate },
+  { authenticate: authenticateToken },
 );

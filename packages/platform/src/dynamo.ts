@@ -1,5 +1,5 @@
 import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
 import { loadConfig } from './config.js';
@@ -22,6 +22,33 @@ export function dynamo(): { client: DynamoDBDocumentClient; table: string } {
     });
   }
   return { client: documentClient, table: tableName };
+}
+
+const BATCH_GET_ROUNDS = 4;
+
+/**
+ * Items of any entities, by their table keys, in one strongly consistent BatchGetItem (at most 100 keys, no
+ * duplicates): one round trip where a handler needs several items at once. Keys DynamoDB leaves unprocessed
+ * (it does so under throttling) are asked again with a short backoff; if some are still left, 503. Items that
+ * do not exist are simply absent from the answer, which is in no particular order.
+ */
+export async function batchGetConsistent(
+  keys: Record<string, unknown>[],
+): Promise<Record<string, unknown>[]> {
+  const { client, table } = dynamo();
+  const items: Record<string, unknown>[] = [];
+  let pending = keys;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === BATCH_GET_ROUNDS)
+      throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    const answer = await client.send(
+      new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    items.push(...(answer.Responses?.[table] ?? []));
+    pending = answer.UnprocessedKeys?.[table]?.Keys ?? [];
+  }
+  return items;
 }
 
 /** Names in the error chain (ElectroDB wraps the SDK's error in `cause`). */

@@ -7,6 +7,7 @@ import {
   sessionTokens,
   ssmTokenSecret,
   type TokenSecretSource,
+  tokenAuthenticator,
 } from './tokens.js';
 
 export const VisitsEnv = v.object({
@@ -21,11 +22,18 @@ export interface VisitsRuntime {
   config: VisitsConfig;
   tokens: SessionTokens;
   authenticate: Authenticator;
+  /** Token only: for the visit-by-id routes, whose first read checks the account (see `tokenAuthenticator`). */
+  authenticateToken: Authenticator;
 }
 
 export function createVisitsRuntime(config: VisitsConfig, secret?: TokenSecretSource): VisitsRuntime {
   const tokens = sessionTokens(secret ?? ssmTokenSecret(config.PARAM_VISITS_TOKEN_SECRET));
-  return { config, tokens, authenticate: sessionAuthenticator(tokens, findAccount) };
+  return {
+    config,
+    tokens,
+    authenticate: sessionAuthenticator(tokens, findAccount),
+    authenticateToken: tokenAuthenticator(tokens),
+  };
 }
 
 let runtime: VisitsRuntime | undefined;

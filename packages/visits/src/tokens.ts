@@ -70,6 +70,18 @@ export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
 }
 
 /**
+ * The token half of the session check, for the routes whose first read brings the caller's account along
+ * (a visit by id: one BatchGetItem) and which refuse a missing account themselves, as
+ * `Visits.readVisitFor` does. Every other protected route uses `sessionAuthenticator`.
+ */
+export function tokenAuthenticator(tokens: SessionTokens): Authenticator {
+  return async (headers) => {
+    const userId = await tokens.verify(bearerToken(headers, { allowBare: true }));
+    return { subject: userId, scopes: new Set(), claims: { sub: userId } };
+  };
+}
+
+/**
  * The authenticator of every protected visits route: `Bearer <t>` or the bare token, a valid HS256
  * signature, and an account that still exists (a deleted account's token stops working at once).
  */
