@@ -1,16 +1,26 @@
 // One fresh "Lambda container" for the benchmark: a plain Node process (no tsx; Node strips the types)
 // that imports one bundled handler, serves its first invocation (the cold start) and, when asked, a
-// warm series. Plan in BENCH_PLAN (JSON); results go back over the IPC channel.
+// warm series. With `others`, it also imports those bundles (the function's twin, its stack-only
+// variant) and the warm series takes turns between all of them, call by call: every handler is timed in
+// the same process, at the same moments, against the same DynamoDB Local, so machine noise and JIT
+// warm-up hit them alike. Plan in the JSON file BENCH_PLAN_FILE names; results go back over the IPC channel.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 interface Plan {
   module: string;
-  /** Event templates (JSON text); `__UUID__` is replaced per invocation; used round-robin. */
+  /** More bundles for the warm series, timed in turn with `module`. */
+  others?: string[];
+  /** Event templates (JSON text); `__UUID__` is replaced per invocation; used round-robin by all. */
   templates: string[];
+  /** Warm-up rounds and timed rounds (a round calls each handler once). */
   warmup: number;
   count: number;
-  /** Stop the timed calls after this long (ms), once 20 are in: keeps the slow (scrypt) functions bounded. */
+  /**
+   * Stop the timed rounds after this long (ms), once 20 are in, and the warm-up after half of it, once 10 are
+   * in: keeps the slow (scrypt) functions bounded.
+   */
   maxMs?: number;
 }
 
@@ -19,8 +29,19 @@ type Handler = (
   context: unknown,
 ) => Promise<{ statusCode?: number; batchItemFailures?: unknown[] } | undefined>;
 
+/** What one handler did in this process. */
+interface Series {
+  samples: number[];
+  /** This process's own CPU per call (user + system, µs): the handler's work without DynamoDB Local's. */
+  cpuSamples: number[];
+  statuses: Record<string, number>;
+  /** Its first answer, shortened: `pnpm bench --only` prints it so a twin can be checked against the real one. */
+  first: string;
+}
+
 const startedAt = performance.now();
-const plan = JSON.parse(process.env.BENCH_PLAN ?? '{}') as Plan;
+// In a file: hundreds of event templates are more than one environment variable may hold.
+const plan = JSON.parse(readFileSync(process.env.BENCH_PLAN_FILE ?? '', 'utf8')) as Plan;
 let n = 0;
 const nextEvent = (): unknown => {
   const template = plan.templates[n % plan.templates.length] ?? '{}';
@@ -39,36 +60,52 @@ const context = (): Record<string, unknown> => ({
   getRemainingTimeInMillis: () => 30_000,
 });
 
-const statuses: Record<string, number> = {};
-/** The first answer, shortened: `pnpm bench --only` prints it so a twin can be checked against the real one. */
-let first = '';
-const call = async (handler: Handler): Promise<void> => {
+const call = async (handler: Handler, series: Series): Promise<void> => {
   const result = await handler(nextEvent(), context());
-  if (n === 1) first = JSON.stringify(result ?? null).slice(0, 800);
+  if (!series.first) series.first = JSON.stringify(result ?? null).slice(0, 800);
   // HTTP handlers answer a status; SQS consumers a batch response; scheduled jobs whatever they return.
   const failures = result?.batchItemFailures?.length;
   const status = String(result?.statusCode ?? (failures === undefined ? 'done' : failures ? 'failed' : 'ok'));
-  statuses[status] = (statuses[status] ?? 0) + 1;
+  series.statuses[status] = (series.statuses[status] ?? 0) + 1;
 };
-
-const module = (await import(pathToFileURL(plan.module).href)) as { handler: Handler };
-const importedAt = performance.now();
-await call(module.handler);
-const firstDoneAt = performance.now();
-
-const samples: number[] = [];
-// This process's own CPU per call (user + system, µs): the handler's work without DynamoDB Local's.
-const cpuSamples: number[] = [];
-for (let i = 0; i < plan.warmup; i++) await call(module.handler);
-const timedFrom = performance.now();
-for (let i = 0; i < plan.count; i++) {
-  if (plan.maxMs !== undefined && i >= 20 && performance.now() - timedFrom > plan.maxMs) break;
+const timed = async (handler: Handler, series: Series): Promise<void> => {
   const cpu = process.cpuUsage();
   const t = performance.now();
-  await call(module.handler);
-  samples.push(performance.now() - t);
+  await call(handler, series);
+  series.samples.push(performance.now() - t);
   const used = process.cpuUsage(cpu);
-  cpuSamples.push(used.user + used.system);
+  series.cpuSamples.push(used.user + used.system);
+};
+const load = async (path: string) =>
+  ((await import(pathToFileURL(path).href)) as { handler: Handler }).handler;
+const newSeries = (): Series => ({ samples: [], cpuSamples: [], statuses: {}, first: '' });
+
+const handlers = [await load(plan.module)];
+const importedAt = performance.now();
+const series = [newSeries()];
+await call(handlers[0] as Handler, series[0] as Series);
+const firstDoneAt = performance.now();
+
+for (const other of plan.others ?? []) {
+  handlers.push(await load(other));
+  series.push(newSeries());
+}
+// Round r starts with handler r mod k, so none is always first (or always right after another).
+const round = async (r: number, each: (h: Handler, s: Series) => Promise<void>) => {
+  for (let i = 0; i < handlers.length; i++) {
+    const k = (r + i) % handlers.length;
+    await each(handlers[k] as Handler, series[k] as Series);
+  }
+};
+const warmFrom = performance.now();
+for (let r = 0; r < plan.warmup; r++) {
+  if (plan.maxMs !== undefined && r >= 10 && performance.now() - warmFrom > plan.maxMs / 2) break;
+  await round(r, call);
+}
+const timedFrom = performance.now();
+for (let r = 0; r < plan.count; r++) {
+  if (plan.maxMs !== undefined && r >= 20 && performance.now() - timedFrom > plan.maxMs) break;
+  await round(r, timed);
 }
 
 process.send?.(
@@ -80,10 +117,7 @@ process.send?.(
       importMs: importedAt - startedAt,
       firstInvokeMs: firstDoneAt - importedAt,
     },
-    samples,
-    cpuSamples,
-    statuses,
-    first,
+    series,
   },
   () => process.exit(0),
 );

@@ -1,7 +1,8 @@
 // Repeatable invocations for every function of the registry, built through the services' own handlers,
 // so `pnpm bench` can time each one with a request that does real work. A `make(n)` returns n event
 // templates (JSON text, `__UUID__` replaced per call): one template for requests that can be repeated,
-// n fresh ones for requests that consume what they act on (cancel, complete, unregister).
+// n fresh ones for requests that consume what they act on (cancel, complete, unregister: `consumes`, so the
+// bench asks for fewer of those).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export type Make = (n: number) => Promise<string[]>;
 
 export interface EveryFunction {
   /** Templates per function name; a function missing here could not be prepared (see `problems`). */
-  makers: Record<string, { make: Make; note: string }>;
+  makers: Record<string, { make: Make; note: string; consumes?: true }>;
   /** The gateway requests of the load test (section 5), with the credentials made here. */
   load: { label: string; path: string; method: string; headers: Record<string, string>; body?: string }[];
   problems: string[];
@@ -228,6 +229,7 @@ export async function everyFunction(
           return out;
         },
         note: 'a fresh account each call',
+        consumes: true,
       };
       makers.VisitsGetUser = {
         make: once(api('visits/get-user.json', { token: owner.member.token })),
@@ -254,14 +256,17 @@ export async function everyFunction(
       makers.VisitsCancelVisit = {
         make: perVisit('visits/cancel-visit.json', 'member'),
         note: 'a fresh visit each call',
+        consumes: true,
       };
       makers.VisitsCompleteVisit = {
         make: perVisit('visits/complete-visit.json', 'pal'),
         note: 'a fresh visit each call',
+        consumes: true,
       };
       makers.VisitsRecordTransaction = {
         make: perVisit('visits/record-transaction.json', 'pal'),
         note: 'a fresh visit each call',
+        consumes: true,
       };
       makers.VisitsListTransactions = {
         make: once(api('visits/list-transactions.json', { token: pal.token, query: { limit: '20' } })),

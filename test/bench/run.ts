@@ -24,8 +24,9 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
 const argv = process.argv.slice(2);
 const args = new Set(argv);
-const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? argv[argv.indexOf('--only') + 1];
-const only = args.has('--only') || onlyArg ? new Set((onlyArg ?? '').split(',').filter(Boolean)) : undefined;
+const onlyAt = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+const onlyArg = onlyAt < 0 ? undefined : (argv[onlyAt]?.split('=')[1] ?? argv[onlyAt + 1] ?? '');
+const only = onlyArg === undefined ? undefined : new Set(onlyArg.split(',').filter(Boolean));
 const started = Date.now();
 const loadBefore = loadavg();
 const md: string[] = [];
@@ -179,12 +180,17 @@ const sqs = new SQSClient({
 // providers and the delivery callbacks would run beside the timed calls.
 const sideQueue = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-side' }))).QueueUrl ?? '';
 
-interface ChildResult {
-  cold: { sinceProcessStart: number; importMs: number; firstInvokeMs: number };
+/** What one handler did in a child process (test/bench/child.ts). */
+interface Series {
   samples: number[];
   cpuSamples: number[];
   statuses: Record<string, number>;
   first: string;
+}
+interface ChildResult {
+  cold: { sinceProcessStart: number; importMs: number; firstInvokeMs: number };
+  /** The module's own series first, then one per bundle in `plan.others`. */
+  series: Series[];
   wallMs: number;
 }
 /** One fresh process that imports `module` (a bundle) with `name`'s environment and calls it. */
@@ -192,18 +198,25 @@ const runModule = (
   name: string,
   module: string,
   eventTemplates: string[],
-  plan: { warmup: number; count: number },
+  plan: { warmup: number; count: number; maxMs?: number; others?: string[] },
   extraEnv: Record<string, string> = {},
 ) =>
   new Promise<ChildResult>((resolve, reject) => {
+    const planFile = join(outDir, `plan-${randomUUID()}.json`);
+    writeFileSync(planFile, JSON.stringify({ module, templates: eventTemplates, ...plan }));
     const env = {
       ...runtime.environmentOf(name),
       ...(name === 'DispatchSendMessage' ? { QUEUE_URL_DISPATCH_SEND: sideQueue } : {}),
       ...extraEnv,
-      BENCH_PLAN: JSON.stringify({ module, templates: eventTemplates, ...plan }),
+      BENCH_PLAN_FILE: planFile,
     };
     const t0 = performance.now();
-    const child = fork(CHILD, [], { execArgv: [], env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // BENCH_PROFILE_DIR=<dir>: a V8 CPU profile of every process (open in Chrome DevTools), to see where a gap goes.
+    const profile = process.env.BENCH_PROFILE_DIR;
+    const execArgv = profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}-${randomUUID()}.cpuprofile`]
+      : [];
+    const child = fork(CHILD, [], { execArgv, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -217,7 +230,7 @@ const runModule = (
       else reject(new Error(`${name} (${module}) exited ${code}: ${stderr.slice(-2000)}`));
     });
   });
-const ok = (r: ChildResult | undefined) =>
+const ok = (r: Series | undefined) =>
   r
     ? Object.entries(r.statuses)
         .map(([s, n]) => `${s}×${n}`)
@@ -227,15 +240,15 @@ const ok = (r: ChildResult | undefined) =>
 try {
   const every = await everyFunction(runtime, REPO, only);
   for (const problem of every.problems) missing.push(problem);
-  const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
-  const COUNT = Number(process.env.BENCH_COUNT ?? 60);
+  const WARMUP = Number(process.env.BENCH_WARMUP ?? 60);
+  const COUNT = Number(process.env.BENCH_COUNT ?? 150);
   const COLD = Number(process.env.BENCH_COLD_RUNS ?? 10);
   const TRIPS = 10;
   const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 3000);
   const proxy = await startCountingProxy(runtime.endpoints.dynamodb);
 
   interface Measured {
-    warm: ChildResult;
+    warm: Series;
     colds: ChildResult[];
     /** DynamoDB calls per invocation through the counting proxy, by operation, and capacity units. */
     calls: number;
@@ -247,15 +260,15 @@ try {
     note: string;
     real: Measured;
     twin?: Measured;
-    stack?: { warm: ChildResult; colds: ChildResult[] };
+    stack?: { warm: Series; colds: ChildResult[] };
   }
-  const samplesOf = (r: ChildResult) => [...r.samples].sort((x, y) => x - y);
-  const p50 = (m: { warm: ChildResult }) => p(samplesOf(m.warm), 0.5);
-  const p99 = (m: { warm: ChildResult }) => p(samplesOf(m.warm), 0.99);
+  const samplesOf = (r: Series) => [...r.samples].sort((x, y) => x - y);
+  const p50 = (m: { warm: Series }) => p(samplesOf(m.warm), 0.5);
+  const p99 = (m: { warm: Series }) => p(samplesOf(m.warm), 0.99);
   const initFirst = (c: ChildResult) => c.cold.importMs + c.cold.firstInvokeMs;
   const coldOf = (m: { colds: ChildResult[] }) => median(m.colds.map(initFirst));
   /** The function process's own CPU per warm call (median, ms): its work without DynamoDB Local's. */
-  const cpuOf = (m: { warm: ChildResult }) => median(m.warm.cpuSamples) / 1000;
+  const cpuOf = (m: { warm: Series }) => median(m.warm.cpuSamples) / 1000;
   const rows: Row[] = [];
   const unprepared: string[] = [];
   for (const name of names) {
@@ -268,15 +281,22 @@ try {
       ['real', assets.get(name) ?? ''],
       ...(twins.has(name) ? [['twin', twins.get(name) ?? '']] : []),
     ] as const;
-    const plan = { warmup: WARMUP, count: COUNT, maxMs: WARM_MS };
-    // The first (cold) call, the warm-up and the timed calls each take a template.
-    const warm: Record<string, ChildResult> = {};
-    for (const [kind, module] of kinds)
-      warm[kind] = await runModule(name, module, await maker.make(1 + WARMUP + COUNT), plan);
+    // One process times the real handler, its twin and (for four routes) its stack-only variant in turn,
+    // call by call. Each call takes a template: the first (cold) call, then a round per warm-up and timed round.
     const stackModule = stackOnly.get(name);
-    const stackWarm = stackModule
-      ? await runModule(name, stackModule, await maker.make(1 + WARMUP + COUNT), plan)
-      : undefined;
+    const others = [twins.get(name), stackModule].filter((m): m is string => m !== undefined);
+    // A request that consumes what it acts on needs a fresh account or visit per call: fewer rounds.
+    const [warmup, count] = maker.consumes ? [Math.min(WARMUP, 20), Math.min(COUNT, 60)] : [WARMUP, COUNT];
+    const warmRun = await runModule(
+      name,
+      assets.get(name) ?? '',
+      await maker.make(1 + (1 + others.length) * (warmup + count)),
+      { warmup, count, maxMs: WARM_MS, others },
+    );
+    const [realWarm, ...otherWarm] = warmRun.series as [Series, ...Series[]];
+    const warm: Record<string, Series | undefined> = { real: realWarm };
+    if (twins.has(name)) warm.twin = otherWarm.shift();
+    const stackWarm = stackModule ? otherWarm.shift() : undefined;
     // Cold starts alternate real, twin (and stack-only), so drift in the machine's load hits all alike.
     const colds: Record<string, ChildResult[]> = { real: [], twin: [], stack: [] };
     for (let i = 0; i < COLD; i++) {
@@ -297,7 +317,7 @@ try {
       );
       const per = (n: number) => n / (1 + TRIPS);
       measured[kind] = {
-        warm: warm[kind] as ChildResult,
+        warm: warm[kind] as Series,
         colds: colds[kind] ?? [],
         calls: per(Object.values(proxy.tally.calls).reduce((x, y) => x + y, 0)),
         ops: Object.entries(proxy.tally.calls)
@@ -342,10 +362,12 @@ try {
   note('## 2. Warm latency (in-process, full middleware stack, DynamoDB Local)');
   note('');
   note(
-    `Per function one fresh process for the real handler and one for its twin, one after the other: ${WARMUP} ` +
-      `warm-up calls, then ${COUNT} sequential timed calls each (fewer, at least 20, where they take more than ` +
-      `${WARM_MS / 1000} s: the scrypt routes). CPU = the function process's own user+system time ` +
-      'per call (`process.cpuUsage`, median), which leaves out the time DynamoDB Local and the other stand-ins spend. ' +
+    'Per function one fresh process imports the real bundle and its twin (and, for four routes, the stack-only ' +
+      'variant of section 7) and calls them in turn, call by call, starting each round with a different one: all ' +
+      'are timed in the same process at the same moments against the same DynamoDB Local, so machine noise, GC and ' +
+      `JIT warm-up hit them alike. ${WARMUP} warm-up rounds, then ${COUNT} timed rounds (fewer, at least 20, where ` +
+      `they take more than ${WARM_MS / 1000} s: the scrypt routes; 20 and 60 where each call needs a fresh account or visit). CPU = the process's user+system time during the ` +
+      'call (`process.cpuUsage`, median), which leaves out the time DynamoDB Local and the other stand-ins spend. ' +
       'Target: real p50 ≤ 1.1 × twin p50.',
   );
   note('');
