@@ -1,13 +1,14 @@
 import { httpHandler } from '@svc/platform';
 import { callerId, listTransactions, Visits, visitsRuntime } from '@svc/visits';
 
-const { authenticate } = visitsRuntime();
+// Token only: the list is read beside the caller's account check (Visits.asCaller).
+const { authenticateToken } = visitsRuntime();
 
 export const handler = httpHandler(
   listTransactions,
-  async ({ principal, query }) => ({
-    status: 200,
-    body: await Visits.listTransactions(callerId(principal), query),
-  }),
-  { authenticate },
+  async ({ principal, query }) => {
+    const caller = callerId(principal);
+    return { status: 200, body: await Visits.asCaller(caller, () => Visits.listTransactions(caller, query)) };
+  },
+  { authenticate: authenticateToken },
 );

@@ -1,10 +1,14 @@
 import { httpHandler } from '@svc/platform';
-import { listVisits, Visits, visitsRuntime } from '@svc/visits';
+import { callerId, listVisits, Visits, visitsRuntime } from '@svc/visits';
 
-const { authenticate } = visitsRuntime();
+// Token only: the list is read beside the caller's account check (Visits.asCaller).
+const { authenticateToken } = visitsRuntime();
 
 export const handler = httpHandler(
   listVisits,
-  async ({ query }) => ({ status: 200, body: await Visits.listVisits(query) }),
-  { authenticate },
+  async ({ principal, query }) => ({
+    status: 200,
+    body: await Visits.asCaller(callerId(principal), () => Visits.listVisits(query)),
+  }),
+  { authenticate: authenticateToken },
 );

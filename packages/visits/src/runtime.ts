@@ -22,7 +22,7 @@ export interface VisitsRuntime {
   config: VisitsConfig;
   tokens: SessionTokens;
   authenticate: Authenticator;
-  /** Token only: for the visit-by-id routes, whose first read checks the account (see `tokenAuthenticator`). */
+  /** Token only: for the routes that check the account along with their own read (see `tokenAuthenticator`). */
   authenticateToken: Authenticator;
 }
 

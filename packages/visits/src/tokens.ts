@@ -70,9 +70,10 @@ export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
 }
 
 /**
- * The token half of the session check, for the routes whose first read brings the caller's account along
- * (a visit by id: one BatchGetItem) and which refuse a missing account themselves, as
- * `Visits.readVisitFor` does. Every other protected route uses `sessionAuthenticator`.
+ * The token half of the session check, for the routes that check the caller's account along with their own
+ * first read and refuse a missing account themselves: a visit by id (one BatchGetItem, `readVisitFor`) and the
+ * lists (the account read beside the query, `Visits.asCaller`). Every other protected route uses
+ * `sessionAuthenticator`.
  */
 export function tokenAuthenticator(tokens: SessionTokens): Authenticator {
   return async (headers) => {

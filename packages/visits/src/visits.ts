@@ -101,6 +101,24 @@ async function readTogether(keys: { users: string[]; visitId?: string }) {
 }
 
 /**
+ * A list route's read, run beside the caller's account check instead of after it (these routes use
+ * `tokenAuthenticator`): one round trip of latency instead of two, the same two calls. A missing account
+ * wins over anything the read answered or threw, as the full session check would.
+ */
+export async function asCaller<T>(callerId: string, read: () => Promise<T>): Promise<T> {
+  const [account, result] = await Promise.allSettled([
+    visitsDb()
+      .entities.user.get({ userId: callerId })
+      .go({ consistent: true, attributes: ['userId'] }),
+    read(),
+  ]);
+  if (account.status === 'rejected') throw account.reason;
+  if (!account.value.data) throw new NotAuthenticated();
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
+/**
  * A visit route's first read: the caller's account and the visit in one consistent BatchGetItem, so the
  * account check (these routes use `tokenAuthenticator`) costs no round trip of its own. A missing account is
  * refused before anything about the visit is told, as the full session check would.
