@@ -4,18 +4,7 @@
 
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, type Event, reply, TABLE } from './shared.js';
-import {
-  accountExists,
-  badParameters,
-  batchGet,
-  contention,
-  type Item,
-  keyOf,
-  transact,
-  UUID,
-  unauthenticated,
-  verifySession,
-} from './visits-b-shared.js';
+import { callerAndVisit, contention, type Item, transact } from './visits-b-shared.js';
 import {
   type Context,
   edb,
@@ -26,7 +15,6 @@ import {
   toVisit,
   userKey,
   type VisitItem,
-  visitKey,
 } from './visits-shared.js';
 
 /** visits.ts requireCancellable: the refusal to send, if any. */
@@ -38,20 +26,10 @@ const refusal = (visit: Item, memberId: string, event: Event) => {
 };
 
 export const handler = async (event: Event, _context?: Context) => {
-  const caller = await verifySession(event);
-  if (isReply(caller)) return caller;
-  const id = event.pathParameters?.id ?? '';
-  if (!UUID.test(id)) {
-    if (!(await accountExists(caller.userId))) return unauthenticated(event);
-    return badParameters(event, { id: ['id must be a UUID'] });
-  }
-  const user = userKey(caller.userId);
-  const key = visitKey(id);
-  const found = await batchGet([user, key]);
-  if (!found.has(keyOf(user))) return unauthenticated(event);
-  const visit = found.get(keyOf(key));
-  if (!visit) return fail(404, 'Visit not found.', event);
-  const refused = refusal(visit, caller.userId, event);
+  const read = await callerAndVisit(event);
+  if (isReply(read)) return read;
+  const { userId, key, visit } = read;
+  const refused = refusal(visit, userId, event);
   if (refused) return refused;
 
   const memberId = visit.memberId as string;
@@ -85,8 +63,8 @@ export const handler = async (event: Event, _context?: Context) => {
           ':at': canceledAt,
           ':g1': statusPk('canceled'),
           ':g3': memberStatusPk(memberId, 'canceled'),
-          ':id': id,
-          ':member': caller.userId,
+          ':id': visit.visitId,
+          ':member': userId,
           ':date': visit.date,
           ':e': edb('visit').__edb_e__,
           ':v': '1',
@@ -122,7 +100,7 @@ export const handler = async (event: Event, _context?: Context) => {
       new GetCommand({ TableName: TABLE, Key: key, ConsistentRead: true }),
     );
     if (!now) return fail(404, 'Visit not found.', event);
-    return refusal(now, caller.userId, event) ?? fail(409, 'The visit is no longer requested.', event);
+    return refusal(now, userId, event) ?? fail(409, 'The visit is no longer requested.', event);
   }
   return reply(200, {
     data: toVisit({ ...(visit as unknown as VisitItem), status: 'canceled', canceledAt }),

@@ -1,6 +1,6 @@
 // Twin of VisitsListTransactions (functions/visits/list-transactions.ts, visits.ts listTransactions):
 // the caller's ledger partition newest first, one Query with Limit (limit + 1). The account lookup runs
-// beside the Query (the token is verified first), where the real handler waits for it before querying.
+// beside the Query (the token is verified first), as the real handler does (Visits.asCaller).
 import { type Event, reply, TABLE } from './shared.js';
 import {
   accountExists,

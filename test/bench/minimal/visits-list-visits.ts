@@ -1,7 +1,7 @@
 // Twin of VisitsListVisits (functions/visits/list-visits.ts, visits.ts listVisits): soonest first, one
 // Query with Limit (limit + 1) on the index of the filter (gsi1 status, gsi2 member, gsi3 member and
 // status; no filter: the three status partitions merged). The account lookup runs beside the Query
-// (the token is verified first), where the real handler waits for it before querying.
+// (the token is verified first), as the real handler does (Visits.asCaller).
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { type Event, reply, TABLE } from './shared.js';
 import {
