@@ -1,10 +1,12 @@
 import { TABLE } from '@svc/platform/table';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { API_DOCUMENT_PATH } from '@svc/platform/unmatched-route';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -58,6 +60,11 @@ export class Platform extends Construct {
   constructor(scope: Construct, id: string, props: PlatformProps) {
     super(scope, id);
     const { stage } = props;
+    if (stage.removal === 'retain' && !stage.alarmEmail)
+      throw new Error(
+        `stage ${stage.name} keeps its data but has no alarmEmail: set it in its preset (infra/lib/stage-config.ts), ` +
+          'so that every deploy of this commit, a rollback included, keeps the alarm subscription',
+      );
     this.stage = stage;
     const removalPolicy = removalPolicyOf(stage);
 
@@ -105,6 +112,29 @@ export class Platform extends Construct {
       displayName: `svc ${stage.name} alarms`,
       enforceSSL: true,
     });
+    // enforceSSL writes a topic policy, and a topic policy replaces SNS's default one: without this Allow
+    // CloudWatch may not publish and every alarm fails with "not authorized to perform: SNS:Publish".
+    // (Encrypting the topic would also need a customer-managed key whose policy lets CloudWatch use it.)
+    const stack = Stack.of(this);
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     // Handlers answer their own faults with a 500 response, which Lambda does not count as an Error:
     // the API's 5xx count is what sees them.
     this.apiServerErrorsAlarm = new cloudwatch.Alarm(this, 'ApiServerErrorsAlarm', {
@@ -126,21 +156,57 @@ export class Platform extends Construct {
       this.alarmTopic.addSubscription(
         new subscriptions.EmailSubscription(stage.alarmEmail, { deadLetterQueue: this.alarmDeliveryDlq }),
       );
+      new CfnOutput(this, 'AlarmDeliveryDlqNameOutput', {
+        key: 'DlqNameAlarmDelivery',
+        value: this.alarmDeliveryDlq.queueName,
+      });
+      // SNS wrote these, not a queue: StartMessageMoveTask cannot move them anywhere. Its notification goes
+      // through the same topic: a transient failure still reaches the mailbox, a lasting one shows on the dashboard.
+      const undelivered = new cloudwatch.Alarm(this, 'AlarmDeliveryDlqAlarm', {
+        alarmDescription:
+          `SNS could not email an alarm notification to ${stage.alarmEmail} (stage ${stage.name}). The messages ` +
+          'are the notifications themselves and came from SNS, so they cannot be redriven: read them in the SQS ' +
+          'console, check the subscription (confirmed? address right? mailbox full?), then purge the queue.',
+        metric: this.alarmDeliveryDlq.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      undelivered.addAlarmAction(new SnsAction(this.alarmTopic));
     }
+
+    new CfnOutput(this, 'ApiUrl', {
+      key: 'ApiUrl',
+      description: 'Base URL of the HTTP API (every service route hangs off it)',
+      value: this.httpApi.apiEndpoint,
+    });
+    new CfnOutput(this, 'ApiDocumentUrl', {
+      key: 'ApiDocumentUrl',
+      description: 'The OpenAPI document of every route (served by the $default route)',
+      value: `${this.httpApi.apiEndpoint}${API_DOCUMENT_PATH}`,
+    });
+    new CfnOutput(this, 'TableName', { key: 'TableName', value: this.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { key: 'AlarmTopicArn', value: this.alarmTopic.topicArn });
   }
 
   /**
    * The reports bucket, created the first time a function asks for `access.bucket` (a stack without such
-   * a function has no bucket). Private, SSL only, SSE-S3. Not auto-emptied: `destroy` stages must empty
-   * it before the stack is deleted (auto-delete would add a CDK-provided Lambda outside our defaults).
+   * a function has no bucket). Private, SSL only, SSE-S3. A `destroy` stage empties it when the stack is
+   * deleted (CDK's auto-delete custom resource); otherwise `cdk destroy` fails on the first stored report.
    */
   reportsBucket(): s3.Bucket {
-    this.bucket ??= new s3.Bucket(this, 'ReportsBucket', {
+    if (this.bucket) return this.bucket;
+    this.bucket = new s3.Bucket(this, 'ReportsBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       removalPolicy: removalPolicyOf(this.stage),
+      autoDeleteObjects: this.stage.removal === 'destroy',
       lifecycleRules: [
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Reports are regenerable summaries; older ones move to cheaper storage.
@@ -151,6 +217,7 @@ export class Platform extends Construct {
         },
       ],
     });
+    new CfnOutput(this, 'ReportsBucketName', { key: 'ReportsBucketName', value: this.bucket.bucketName });
     return this.bucket;
   }
 

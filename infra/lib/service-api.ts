@@ -1,5 +1,12 @@
-import type { Access, HttpRoute, QueueConsumer, ScheduledJob, ServiceDefinition } from '@svc/platform/routes';
-import { Duration, Stack, Tags } from 'aws-cdk-lib';
+import type {
+  Access,
+  DefaultRoute,
+  HttpRoute,
+  QueueConsumer,
+  ScheduledJob,
+  ServiceDefinition,
+} from '@svc/platform/routes';
+import { CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { HttpRoute as ApiRoute, HttpMethod, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,6 +23,7 @@ import {
   deadLetterQueueName,
   jwtEnvironment,
   physicalQueueName,
+  type StageConfig,
   settingsEnvironment,
   upperSnake,
 } from './stage-config.js';
@@ -30,6 +38,12 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** Retries EventBridge Scheduler makes before a scheduled invocation goes to the schedule's DLQ. */
 export const SCHEDULE_RETRY_ATTEMPTS = 5;
+
+/**
+ * The HTTP API gives up on an integration after 30 s (and answers 503 while the function runs on), so every
+ * route function must stop before that; the middleware's early stop then still answers in the envelope.
+ */
+export const MAX_API_FUNCTION_TIMEOUT_SECONDS = 29;
 
 /** A source queue keeps messages 4 days; its DLQ keeps them the SQS maximum, 14, for inspection and redrive. */
 const DLQ_RETENTION = Duration.days(14);
@@ -62,6 +76,7 @@ export class ServiceApi extends Construct {
 
     for (const name of service.queues ?? []) this.addQueue(name);
     for (const route of service.routes) this.addRoute(route);
+    if (service.defaultRoute) this.addDefaultRoute(service.defaultRoute);
     for (const consumer of service.consumers ?? []) this.addConsumer(consumer);
     for (const job of service.schedules ?? []) this.addSchedule(job);
   }
@@ -116,10 +131,24 @@ export class ServiceApi extends Construct {
     this.queues.set(name, queue);
     this.deadLetterQueues.set(name, dlq);
     this.platform.queues.set(name, queue);
-    this.alarmOnDeadLetters(`${id}Dlq`, dlq);
+    // What `cdk deploy` prints for the runbooks (and `pnpm sam:env` reads: consumers and senders get the URL).
+    new CfnOutput(this, `${id}QueueUrl`, { key: `QueueUrl${id}`, value: queue.queueUrl });
+    new CfnOutput(this, `${id}DlqName`, { key: `DlqName${id}`, value: dlq.queueName });
+    this.alarmOnDeadLetters(
+      `${id}Dlq`,
+      dlq,
+      `Messages in ${physicalQueueName(this.stage.name, deadLetterQueueName(name))}: the ${name} consumer gave up on them. Inspect them, ` +
+        'fix the cause, then redrive to the source queue (console "Start DLQ redrive" or StartMessageMoveTask).',
+    );
   }
 
   private addRoute(route: HttpRoute): void {
+    const timeout = this.timeoutOf(route);
+    if (timeout > MAX_API_FUNCTION_TIMEOUT_SECONDS)
+      throw new Error(
+        `${route.functionName}: timeout ${timeout} s, but an HTTP API function must stop within ` +
+          `${MAX_API_FUNCTION_TIMEOUT_SECONDS} s (the API gives up at 30 s and answers 503 while it still runs)`,
+      );
     const fn = this.addFunction(route, route.auth.kind === 'jwt' ? jwtEnvironment(this.stage) : {});
     const apiRoute = new ApiRoute(this, `${route.functionName}Route`, {
       httpApi: this.platform.httpApi,
@@ -127,6 +156,24 @@ export class ServiceApi extends Construct {
       integration: new HttpLambdaIntegration(`${route.functionName}Integration`, fn),
     });
     this.routes.set(route.functionName, apiRoute);
+  }
+
+  /** `$default`: what no METHOD path matches reaches this function instead of API Gateway's own 404. */
+  private addDefaultRoute(route: DefaultRoute): void {
+    const timeout = this.timeoutOf(route);
+    if (timeout > MAX_API_FUNCTION_TIMEOUT_SECONDS)
+      throw new Error(
+        `${route.functionName}: timeout ${timeout} s exceeds ${MAX_API_FUNCTION_TIMEOUT_SECONDS} s`,
+      );
+    const fn = this.addFunction(route);
+    this.routes.set(
+      route.functionName,
+      new ApiRoute(this, `${route.functionName}Route`, {
+        httpApi: this.platform.httpApi,
+        routeKey: HttpRouteKey.DEFAULT,
+        integration: new HttpLambdaIntegration(`${route.functionName}Integration`, fn),
+      }),
+    );
   }
 
   private addConsumer(consumer: QueueConsumer): void {
@@ -146,6 +193,7 @@ export class ServiceApi extends Construct {
       new SqsEventSource(queue, {
         batchSize: consumer.batchSize,
         reportBatchItemFailures: true,
+        maxConcurrency: maxConcurrencyOf(this.stage, consumer.queue),
       }),
     );
   }
@@ -181,7 +229,16 @@ export class ServiceApi extends Construct {
       }),
     });
     this.deadLetterQueues.set(`${job.schedule}-schedule`, dlq);
-    this.alarmOnDeadLetters(`${id}ScheduleDlq`, dlq);
+    new CfnOutput(this, `${id}ScheduleDlqName`, { key: `DlqName${id}Schedule`, value: dlq.queueName });
+    this.alarmOnDeadLetters(
+      `${id}ScheduleDlq`,
+      dlq,
+      `A scheduled ${job.schedule} run did not happen (${job.functionName}): EventBridge Scheduler could not ` +
+        'invoke it, or it failed after Lambda retried it. These messages came from Scheduler and Lambda, not ' +
+        'from a queue, so "Start DLQ redrive" cannot move them: read one for the run time and the error, fix ' +
+        `the cause, then run ${job.functionName} again with the message body as its event (aws lambda invoke ` +
+        '--invocation-type Event) or let the next scheduled run catch up, and delete the messages.',
+    );
   }
 
   private addFunction(
@@ -229,9 +286,9 @@ export class ServiceApi extends Construct {
     return declared ?? this.stage.queues.maxReceiveCount;
   }
 
-  private alarmOnDeadLetters(id: string, dlq: sqs.Queue): void {
+  private alarmOnDeadLetters(id: string, dlq: sqs.Queue, description: string): void {
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
-      alarmDescription: `Messages in ${id}: a consumer gave up on them; inspect, fix, then redrive.`,
+      alarmDescription: `${description} (stage ${this.stage.name})`.slice(0, 1024),
       metric: dlq.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: 'Maximum',
@@ -258,6 +315,11 @@ export class ServiceApi extends Construct {
       alarm.addAlarmAction(new SnsAction(this.platform.alarmTopic));
     }
   }
+}
+
+/** The maximum concurrency of a queue's event source: the queue's own stage setting, else the stage default. */
+export function maxConcurrencyOf(stage: StageConfig, queue: string): number {
+  return stage.queues.maxConcurrencyByQueue?.[queue] ?? stage.queues.maxConcurrency;
 }
 
 /** `rate(60 minutes)`, not CDK's `rate(1 hour)`: the form the stage setting and the local scheduler use. */

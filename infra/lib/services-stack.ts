@@ -45,8 +45,16 @@ export class ServicesStack extends Stack {
 /** Function names become logical ids; two equal ones would silently overwrite each other in the template. */
 function assertUniqueFunctionNames(services: readonly ServiceDefinition[]): void {
   const seen = new Map<string, string>();
+  const defaults = services.filter((s) => s.defaultRoute).map((s) => s.name);
+  if (defaults.length > 1)
+    throw new Error(`only one service may own the $default route: ${defaults.join(', ')}`);
   for (const service of services) {
-    const entries = [...service.routes, ...(service.consumers ?? []), ...(service.schedules ?? [])];
+    const entries = [
+      ...service.routes,
+      ...(service.defaultRoute ? [service.defaultRoute] : []),
+      ...(service.consumers ?? []),
+      ...(service.schedules ?? []),
+    ];
     for (const { functionName } of entries) {
       if (!/^[A-Za-z][A-Za-z0-9]{0,254}$/.test(functionName)) {
         throw new Error(

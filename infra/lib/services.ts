@@ -1,5 +1,6 @@
 import { assistanceService } from '@svc/assistance/routes';
 import { dispatchService } from '@svc/dispatch/routes';
+import { apiService } from '@svc/platform/api-service';
 import type { ServiceDefinition } from '@svc/platform/routes';
 import { statsService } from '@svc/stats/routes';
 import { tasksService } from '@svc/tasks/routes';
@@ -15,4 +16,6 @@ export const services: readonly ServiceDefinition[] = [
   tasksService,
   assistanceService,
   dispatchService,
+  // The API's $default route (unknown paths and methods), owned by no service.
+  apiService,
 ];

@@ -15,6 +15,8 @@ const LOG_RETENTION_DAYS = [
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,23}$/;
 
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+/** `ScalingConfig.MaximumConcurrency` of an SQS event source: AWS accepts 2 to 1000. */
+const QueueConcurrency = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000));
 const Url = v.pipe(v.string(), v.url());
 
 export const StageConfigSchema = v.object({
@@ -45,6 +47,13 @@ export const StageConfigSchema = v.object({
      * 15 minutes. Unset: a failed message comes back after the queue's visibility timeout.
      */
     retryBackoffSeconds: v.optional(v.pipe(PositiveInt, v.maxValue(900))),
+    /**
+     * Most concurrent invocations each queue's consumer may take (its event source's maximum concurrency),
+     * so a redrive or a fan-out cannot starve the API functions or other stages of the account.
+     */
+    maxConcurrency: QueueConcurrency,
+    /** Per logical queue name; a name no service declares fails the synth. */
+    maxConcurrencyByQueue: v.optional(v.record(v.string(), QueueConcurrency)),
   }),
   settings: v.object({
     startingMinutes: v.pipe(v.number(), v.integer(), v.minValue(0)),
@@ -79,7 +88,13 @@ const dev: StageConfig = {
     audience: 'https://api.dev.example.com',
     jwksUrl: 'https://auth.dev.example.com/.well-known/jwks.json',
   },
-  queues: { maxReceiveCount: 5, retryBackoffSeconds: 30 },
+  queues: {
+    maxReceiveCount: 5,
+    retryBackoffSeconds: 30,
+    maxConcurrency: 5,
+    // Slack takes about one message per second per webhook: the fewest pollers AWS allows.
+    maxConcurrencyByQueue: { 'assistance-slack': 2 },
+  },
   settings: {
     startingMinutes: 120,
     reportIntervalMinutes: 60,
@@ -106,7 +121,12 @@ const prod: StageConfig = {
     audience: 'https://api.example.com',
     jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
   },
-  queues: { maxReceiveCount: 8, retryBackoffSeconds: 30 },
+  queues: {
+    maxReceiveCount: 8,
+    retryBackoffSeconds: 30,
+    maxConcurrency: 10,
+    maxConcurrencyByQueue: { 'assistance-slack': 2 },
+  },
   settings: {
     ...dev.settings,
     provider1Url: 'https://provider1.example.com/sms',
@@ -126,7 +146,12 @@ const local: StageConfig = {
     audience: 'svc-local',
     jwksUrl: 'http://127.0.0.1:3000/__local/jwks.json',
   },
-  queues: { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 },
+  queues: {
+    visibilityTimeoutSeconds: 2,
+    maxReceiveCount: 3,
+    maxConcurrency: dev.queues.maxConcurrency,
+    maxConcurrencyByQueue: dev.queues.maxConcurrencyByQueue,
+  },
   settings: {
     ...dev.settings,
     reportIntervalMinutes: 1,

@@ -428,5 +428,10 @@ export async function everyFunction(
     },
   );
 
+  // ---- the API's $default route: a known path with another method (405 with Allow) ----
+  await prepare(['ApiDefaultRoute'], async () => {
+    makers.ApiDefaultRoute = { make: once(read('api/default-route.json')), note: 'PATCH on a GET path: 405' };
+  });
+
   return { makers, load, problems };
 }

@@ -4,7 +4,7 @@ import { statsService } from '@svc/stats/routes';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { fixtureService } from './fixtures/service.js';
-import { declaredFunctions, type Json, resourcesOfType, synthStage } from './synth.js';
+import { declaredFunctions, type Json, resourcesOfType, serviceFunctions, synthStage } from './synth.js';
 
 const services = [statsService, fixtureService];
 const dev = synthStage('dev', { services });
@@ -58,7 +58,7 @@ describe('stack', () => {
 describe('functions and routes come from the route tables', () => {
   it('creates exactly one function per declared route, consumer and job, with the functionName as logical id', () => {
     const declared = services.flatMap(declaredFunctions).map((f) => f.functionName);
-    const deployed = resourcesOfType(dev.template, 'AWS::Lambda::Function').map(([id]) => id);
+    const deployed = serviceFunctions(dev.template).map(([id]) => id);
     expect(deployed.sort()).toEqual([...declared].sort());
   });
 
@@ -79,7 +79,7 @@ describe('functions and routes come from the route tables', () => {
   });
 
   it('runs every function on nodejs24.x arm64 with tracing, JSON logs in its own log group and source maps', () => {
-    for (const [id, fn] of resourcesOfType(dev.template, 'AWS::Lambda::Function')) {
+    for (const [id, fn] of serviceFunctions(dev.template)) {
       const p = fn.Properties as Record<string, Json>;
       expect(p.Runtime, id).toBe('nodejs24.x');
       expect(p.Architectures, id).toEqual(['arm64']);

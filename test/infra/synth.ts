@@ -1,4 +1,4 @@
-import { createApp } from '@svc/infra/create-app';
+import { createApp, SYNTH_LOCAL_STAGE } from '@svc/infra/create-app';
 import type { StageOverrides } from '@svc/infra/stage-config';
 import type { ServiceDefinition } from '@svc/platform/routes';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -16,7 +16,8 @@ export interface SynthOptions {
 export function synthStage(stage: string, options: SynthOptions) {
   const built = createApp({
     services: options.services,
-    context: { stage, ...NO_BUNDLING },
+    // The flag only matters for the `local` preset, which tests synthesize but nobody deploys.
+    context: { stage, ...NO_BUNDLING, [SYNTH_LOCAL_STAGE]: true },
     nag: options.nag ?? false,
     ...(options.overrides ? { overrides: options.overrides } : {}),
   });
@@ -36,9 +37,26 @@ export function resourcesOfType(template: Template, type: string): [string, Reso
   );
 }
 
+/**
+ * The functions of the services, without the one CDK provides itself: the reports bucket's auto-delete
+ * provider on `destroy` stages (CDK's code and runtime, not ours; it runs only when the stack is deleted).
+ */
+export function serviceFunctions(template: Template): [string, Resource][] {
+  return resourcesOfType(template, 'AWS::Lambda::Function').filter(([id]) => !isCdkProvider(id));
+}
+
+/** The auto-delete provider's function and role (CDK names them the same on every stack). */
+export const isCdkProvider = (logicalId: string) =>
+  logicalId.startsWith('CustomS3AutoDeleteObjectsCustomResourceProvider');
+
 /** Every function a service declares, whatever invokes it. */
 export function declaredFunctions(service: ServiceDefinition) {
-  return [...service.routes, ...(service.consumers ?? []), ...(service.schedules ?? [])];
+  return [
+    ...service.routes,
+    ...(service.defaultRoute ? [service.defaultRoute] : []),
+    ...(service.consumers ?? []),
+    ...(service.schedules ?? []),
+  ];
 }
 
 /** AWS offers no resource scoping for these; they are the only actions allowed on Resource '*'. */

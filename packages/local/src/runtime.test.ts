@@ -137,14 +137,14 @@ describe('gateway', () => {
     expect(runtime.stage.auth.issuer).toBe(`${runtime.url}/__local`);
   });
 
-  it('gives JWT routes the issuer settings, and answers unknown routes like API Gateway', async () => {
+  it('gives JWT routes the issuer settings, and answers unknown routes like the $default route', async () => {
     const env = runtime.environmentOf('FixtureEchoJwt');
     expect(env.JWT_ISSUER).toBe(`${runtime.url}/__local`);
     expect(env.JWT_JWKS_URL).toBe(`${runtime.url}/__local/jwks.json`);
     expect(env.TABLE_NAME).toBeUndefined();
     const missing = await fetch(`${runtime.url}/echo/abc/more`);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ message: 'Not Found' });
+    expect(((await missing.json()) as { error: { status: number } }).error.status).toBe(404);
   });
 
   it('passes a body up to the 10 MB payload quota and answers 413 above it, as an HTTP API does', async () => {

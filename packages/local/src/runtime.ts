@@ -7,6 +7,12 @@ import type { StageConfig } from '@svc/infra/stage-config';
 import { parameterName, type StageOverrides } from '@svc/infra/stage-config';
 import type { HttpRoute, ScheduledJob, ServiceDefinition } from '@svc/platform/routes';
 import {
+  API_DOCUMENT_PATH,
+  requestIdOf,
+  routeTemplates,
+  unmatchedRoute,
+} from '@svc/platform/unmatched-route';
+import {
   apiGatewayEvent,
   apiGatewayResponse,
   gatewayErrors,
@@ -257,6 +263,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       (fn): fn is LocalFunction & { kind: 'route'; entry: HttpRoute } => fn.kind === 'route',
     );
     const matcher = new RouteMatcher(routes.map((fn) => fn.entry));
+    const templates = routeTemplates(services);
     const helpers = localHelpers(runtime, {
       ses,
       ssm,
@@ -273,7 +280,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           // The API document's viewer also answers at /docs (no service route lives there).
           if (path === '/docs' || path === '/docs/') return helpers('GET', '/__local/docs', body);
           const matched = matcher.match(req.method ?? 'GET', path);
-          if (!matched) return gatewayErrors.notFound();
+          if (!matched) {
+            // The API's $default route in AWS: the document, or 404 / 405 with Allow in the envelope.
+            if (path === API_DOCUMENT_PATH && req.method === 'GET')
+              return helpers('GET', '/__local/openapi.json', body);
+            const requestId = requestIdOf({ 'x-request-id': headerOf(req, 'x-request-id') });
+            return apiGatewayResponse(unmatchedRoute(templates, path, requestId));
+          }
           const event = apiGatewayEvent(
             {
               method: req.method ?? 'GET',
@@ -434,3 +447,8 @@ function describe(error: unknown): string {
 }
 
 export type { RunningSes, RunningSsm };
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -113,7 +113,8 @@ export function buildOpenApi(services: readonly ServiceDefinition[], serverUrl =
         'Generated from the route tables (packages/*/src/routes.ts). Do not edit by hand: `pnpm openapi`.',
     },
     servers: [{ url: serverUrl }],
-    tags: services.map((s) => ({ name: s.name })),
+    // A service without routes (the API's own $default) has no operations to group.
+    tags: services.filter((s) => s.routes.length > 0).map((s) => ({ name: s.name })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       securitySchemes: {

@@ -89,10 +89,20 @@ export interface ScheduledJob {
   access: Access;
 }
 
+/** The HTTP API's `$default` route: a request no METHOD path of any service matches. At most one in the registry. */
+export interface DefaultRoute {
+  functionName: string;
+  handler: string;
+  summary: string;
+  timeoutSeconds?: number;
+  access: Access;
+}
+
 /** Everything one service deploys. */
 export interface ServiceDefinition {
   name: string;
   routes: readonly HttpRoute[];
+  defaultRoute?: DefaultRoute;
   consumers?: readonly QueueConsumer[];
   schedules?: readonly ScheduledJob[];
   /** Logical queue names the service owns. */

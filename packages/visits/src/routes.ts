@@ -54,7 +54,7 @@ export const unregister = defineRoute({
   request: {},
   responses: { 204: null, 401: ErrorBody, 503: ErrorBody },
   access: { table: 'write', parameters: SECRET },
-  timeoutSeconds: 30,
+  timeoutSeconds: 25,
 });
 
 export const getUser = defineRoute({
