@@ -18,6 +18,7 @@ import { build } from 'esbuild';
 import { everyFunction } from './every-function.js';
 import { CALL_REASONS, GAP_NOTES } from './findings.js';
 import { startCountingProxy } from './proxy.js';
+import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, sourceMapTable } from './source-maps.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -61,9 +62,28 @@ if (!(args.has('--no-synth') && existsSync(template))) {
 }
 const resources = (
   JSON.parse(readFileSync(template, 'utf8')) as {
-    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    Resources: Record<
+      string,
+      {
+        Type: string;
+        Metadata?: Record<string, string>;
+        Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+      }
+    >;
   }
 ).Resources;
+/**
+ * The literal variables the template gives a function (NODE_OPTIONS included); the ones CloudFormation
+ * resolves (table, queue URLs, API URL) come from the local runtime, which points them at its services.
+ * BENCH_NODE_OPTIONS=<flags> replaces NODE_OPTIONS, to measure what a flag costs (`BENCH_NODE_OPTIONS= `: none).
+ */
+const templateEnvironment = (name: string): Record<string, string> => {
+  const variables = resources[name]?.Properties?.Environment?.Variables ?? {};
+  const literal = Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string');
+  const env = Object.fromEntries(literal);
+  if (process.env.BENCH_NODE_OPTIONS !== undefined) env.NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
+  return env;
+};
 const assets = new Map<string, string>();
 for (const [id, r] of Object.entries(resources)) {
   const path = r.Metadata?.['aws:asset:path'];
@@ -131,8 +151,9 @@ note('## What is compared');
 note('');
 note(
   "Every function's **bundled** asset from cdk.out is imported by a fresh Node process (test/bench/child.ts) with " +
-    'exactly the environment the local runtime gives that function (`runtime.environmentOf`: table, local endpoints, ' +
-    'queue URLs, SSM parameter names, JWKS URL) and called directly, in-process, no gateway, with a request that does ' +
+    'the environment the template gives that function (NODE_OPTIONS=--enable-source-maps included), its resolved ' +
+    'values from the local runtime (`runtime.environmentOf`: table, local endpoints, queue URLs, SSM parameter names, ' +
+    'JWKS URL), and called directly, in-process, no gateway, with a request that does ' +
     "real work, built through the services' own handlers (test/bench/every-function.ts: tokens from the local issuer " +
     'and the visits service, fresh visits and accounts where a call consumes them). Beside it runs its **twin** ' +
     '(test/bench/minimal/<function>.ts): a hand-written handler that does the same work with the bare SDK — the same ' +
@@ -193,6 +214,14 @@ interface ChildResult {
   series: Series[];
   wallMs: number;
 }
+/** What the local runtime gives `name` (it does not host the $default route, which needs none of it). */
+const localEnvironmentOf = (name: string): Record<string, string> => {
+  try {
+    return runtime.environmentOf(name);
+  } catch {
+    return {};
+  }
+};
 /** One fresh process that imports `module` (a bundle) with `name`'s environment and calls it. */
 const runModule = (
   name: string,
@@ -205,7 +234,8 @@ const runModule = (
     const planFile = join(outDir, `plan-${randomUUID()}.json`);
     writeFileSync(planFile, JSON.stringify({ module, templates: eventTemplates, ...plan }));
     const env = {
-      ...runtime.environmentOf(name),
+      ...templateEnvironment(name),
+      ...localEnvironmentOf(name),
       ...(name === 'DispatchSendMessage' ? { QUEUE_URL_DISPATCH_SEND: sideQueue } : {}),
       ...extraEnv,
       BENCH_PLAN_FILE: planFile,
@@ -403,8 +433,8 @@ try {
   note(
     `Median of ${COLD} fresh processes each, real and twin alternating. "init+first" = import of index.mjs plus ` +
       'the first invocation (incl. SSM/JWKS fetches and the first connections); "since start" adds Node\'s own boot ' +
-      '(performance.now() at the end of the first invocation). Target: init+first ≤ 1.3 × twin. Lambda would also ' +
-      'set NODE_OPTIONS=--enable-source-maps; not set here.',
+      '(performance.now() at the end of the first invocation). Target: init+first ≤ 1.3 × twin. Each process has ' +
+      `the template's NODE_OPTIONS (${JSON.stringify(templateEnvironment(names[0] ?? '').NODE_OPTIONS ?? '')}), twins too.`,
   );
   note('');
   const med = (m: { colds: ChildResult[] } | undefined, pick: (c: ChildResult) => number) =>
@@ -433,6 +463,21 @@ try {
       r.twin ? ratio(coldOf(r.real), coldOf(r.twin), 1.3) : '–',
     ]),
   );
+
+  // Skipped by --only (a twin check), unless BENCH_SOURCE_MAPS=1; alone: `pnpm exec tsx test/bench/source-maps.ts`.
+  if (!only || process.env.BENCH_SOURCE_MAPS === '1') {
+    note('## 3b. What readable stack traces cost at cold start (test/bench/source-maps.ts)');
+    note('');
+    note(
+      `Median of ${COLD} fresh processes each, ms from process start to the end of the bundle's import (the only ` +
+        'part source maps touch). minified: the cdk.out bundle without NODE_OPTIONS; +maps: with ' +
+        '--enable-source-maps and the external map; +inline: the map inlined; names: identifiers kept ' +
+        '(keepNames, whitespace and syntax still minified). "maps cost" = minified+maps − minified.',
+    );
+    note('');
+    for (const line of sourceMapTable(await measureSourceMaps(SOURCE_MAP_FUNCTIONS, COLD))) note(line);
+    note('');
+  }
 
   note('## 4. DynamoDB round trips and consumed capacity per invocation');
   note('');

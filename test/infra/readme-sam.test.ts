@@ -5,7 +5,8 @@ import { services } from '@svc/infra/services';
 import { describe, expect, it } from 'vitest';
 import { declaredFunctions } from './synth.js';
 
-const COMMAND = /^sam local invoke -t cdk\.out\/Svc-dev\.template\.json (\S+) -e (\S+)$/gm;
+const COMMAND =
+  /^sam local invoke -t cdk\.out\/Svc-dev\.template\.json (\S+) --env-vars \.sam\/env\.dev\.json -e (\S+)$/gm;
 
 describe('README SAM commands', () => {
   const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');

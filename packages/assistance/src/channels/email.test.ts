@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { SendEmailCommandInput } from '@aws-sdk/client-ses';
 import sesLocalModule from 'aws-ses-v2-local';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { classifySesError, emailMessage, emailSender, escapeHtml } from './email.js';
+import {
+  classifySesError,
+  emailMessage,
+  emailSender,
+  escapeHtml,
+  isSesSetupError,
+  SES_SETUP_RETRY_SECONDS,
+} from './email.js';
 
 // A CommonJS module with `exports.default`: Node's ESM and vitest's interop disagree on which object is the default.
 type StartSes = typeof sesLocalModule.default;
@@ -125,6 +132,27 @@ describe('emailSender error handling', () => {
     expect(classifySesError(err('TooManyRequestsException', 429))).toBe('throttled');
     expect(classifySesError(err('Error', undefined, 'ECONNREFUSED'))).toBe('retry');
     expect(classifySesError(err('TimeoutError'))).toBe('unknown');
+  });
+
+  it('retries, slowly and saying why, when SES refuses because the account is not set up (sandbox, identity)', async () => {
+    const sandbox = Object.assign(
+      new Error(
+        'Email address is not verified. The following identities failed the check in region EU-WEST-1: x@example.com',
+      ),
+      { name: 'MessageRejected', $metadata: { httpStatusCode: 400 } },
+    );
+    const sender = emailSender({
+      from: 'no-reply@example.com',
+      sendEmail: vi.fn().mockRejectedValue(sandbox),
+    });
+    const outcome = await sender.send(request, { recipients: ['x@example.com'] });
+    expect(outcome).toMatchObject({ kind: 'retry', afterSeconds: SES_SETUP_RETRY_SECONDS });
+    expect(outcome.kind === 'retry' && outcome.reason).toMatch(/leave the SES sandbox.*not verified/);
+    const paused = Object.assign(new Error('paused'), { name: 'AccountSendingPausedException' });
+    expect(isSesSetupError(paused)).toBe(true);
+    // Any other rejection of this message stays permanent.
+    const content = Object.assign(new Error('Illegal address'), { name: 'MessageRejected' });
+    expect(isSesSetupError(content)).toBe(false);
   });
 
   it('keeps the subject on one line and escapes HTML', () => {

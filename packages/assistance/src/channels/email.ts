@@ -88,6 +88,27 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 
 type Classified = 'throttled' | 'retry' | 'permanent' | 'unknown';
 
+/**
+ * SES refusing because of how the account is set up, not because of this message: an unverified sender
+ * identity, a recipient outside the sandbox's verified list, sending paused. Fixing the account makes the
+ * same message deliverable, so these are retried (slowly) and reported as setup problems, never "permanent".
+ */
+const SETUP_ERRORS = new Set([
+  'MailFromDomainNotVerifiedException',
+  'MailFromDomainNotVerified',
+  'AccountSendingPausedException',
+  'ConfigurationSetSendingPausedException',
+]);
+
+export function isSesSetupError(error: unknown): boolean {
+  const e = (error ?? {}) as SesErrorShape & { message?: string };
+  if (e.name && SETUP_ERRORS.has(e.name)) return true;
+  return e.name === 'MessageRejected' && /not verified|sandbox/i.test(e.message ?? '');
+}
+
+/** How long a setup problem waits before the next attempt: time for someone to verify or leave the sandbox. */
+export const SES_SETUP_RETRY_SECONDS = 300;
+
 /** SES answered (status known) or the connection never opened: definite. Anything else: unknown. */
 export function classifySesError(error: unknown): Classified {
   const e = (error ?? {}) as SesErrorShape;
@@ -159,6 +180,12 @@ export function emailSender(options: EmailSenderOptions): ChannelSender<EmailSet
             0,
             300,
           );
+          if (isSesSetupError(error))
+            return {
+              kind: 'retry',
+              reason: `SES is not set up for this mail (verify the sender identity and leave the SES sandbox, README "Deploying"): ${reason}`,
+              afterSeconds: SES_SETUP_RETRY_SECONDS,
+            };
           if (kind === 'throttled') {
             if (attempt < retries) {
               await sleep(base * 2 ** attempt * (0.5 + Math.random() / 2));
