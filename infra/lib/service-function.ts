@@ -62,7 +62,7 @@ export interface AccessTargets {
 
 /**
  * Every Lambda of every service: Node 24 on arm64, ESM bundled locally by esbuild (no Docker) with the
- * AWS SDK inside the bundle so the version is the lockfile's, source maps on, JSON logs into an explicit
+ * AWS SDK inside the bundle so the version is the lockfile's, readable stack traces, JSON logs into an explicit
  * log group with the stage's retention, X-Ray active, and an execution role with no managed policies.
  */
 export class ServiceFunction extends NodejsFunction {
@@ -115,7 +115,13 @@ export class ServiceFunction extends NodejsFunction {
         target: 'node24',
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_SHIM,
-        minify: true,
+        // Readable stack traces without NODE_OPTIONS=--enable-source-maps (README Decisions, figures from
+        // test/bench/source-maps.ts): syntax minified, identifiers and line breaks kept, so a trace names
+        // the real functions and its line sits under esbuild's `// packages/<svc>/src/<file>.ts` comment.
+        // The map is still written beside the bundle, for mapping a trace offline.
+        minify: false,
+        keepNames: true,
+        esbuildArgs: { '--minify-syntax': true },
         sourceMap: true,
         sourcesContent: false,
         // Bundle the SDK: the runtime's copy changes under us; the lockfile's does not.

@@ -242,7 +242,6 @@ export function baseEnvironment(config: StageConfig, serviceName: string): Recor
     STAGE: config.name,
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
-    NODE_OPTIONS: '--enable-source-maps',
   };
 }
 

@@ -151,7 +151,7 @@ note('## What is compared');
 note('');
 note(
   "Every function's **bundled** asset from cdk.out is imported by a fresh Node process (test/bench/child.ts) with " +
-    'the environment the template gives that function (NODE_OPTIONS=--enable-source-maps included), its resolved ' +
+    'the environment the template gives that function (NODE_OPTIONS too, when it sets one), its resolved ' +
     'values from the local runtime (`runtime.environmentOf`: table, local endpoints, queue URLs, SSM parameter names, ' +
     'JWKS URL), and called directly, in-process, no gateway, with a request that does ' +
     "real work, built through the services' own handlers (test/bench/every-function.ts: tokens from the local issuer " +

@@ -167,11 +167,11 @@ export async function measureSourceMaps(
       Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : 'http://127.0.0.1:9/bench']),
     );
     env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-    const samples: Record<string, number[]> = {};
+    const samples: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
     importTime(variants[0]?.file ?? '', '', env); // disk cache warm for everyone
     for (let i = 0; i < runs; i++)
       for (const v of i % 2 ? [...variants].reverse() : variants)
-        (samples[v.name] ??= []).push(importTime(v.file, v.nodeOptions, env));
+        samples[v.name]?.push(importTime(v.file, v.nodeOptions, env));
     rows.push({
       functionName,
       medians: Object.fromEntries(variants.map((v) => [v.name, median(samples[v.name] ?? [])])),

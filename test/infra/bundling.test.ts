@@ -13,7 +13,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 const oneRoute: ServiceDefinition = { name: 'fixture', routes: fixtureService.routes.slice(1, 2) };
 
 describe('bundling (the one real esbuild synth)', () => {
-  it('bundles an ESM .mjs with the require shim and source map, and leaves SAM the asset path under the function id', () => {
+  it('bundles an ESM .mjs with the require shim, readable names and a source map, and leaves SAM the asset path under the function id', () => {
     const { app } = createApp({ services: [oneRoute], context: { stage: 'dev' }, nag: true, outdir });
     const assembly = app.synth();
     const template = JSON.parse(readFileSync(join(assembly.directory, 'Svc-dev.template.json'), 'utf8'));
@@ -27,6 +27,10 @@ describe('bundling (the one real esbuild synth)', () => {
     );
     expect(bundle).toMatch(/export\s*\{[^}]*handler/);
     expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
+    // Readable traces without --enable-source-maps: real names, and each module's lines under its path.
+    expect(bundle).toMatch(/^\/\/ test\/infra\/fixtures\/handler\.ts$/m);
+    expect(bundle).toMatch(/var handler = .*"handler"\)/);
+    expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
     expect(existsSync(join(assetDir, 'index.js'))).toBe(false);
   }, 120_000);
 });

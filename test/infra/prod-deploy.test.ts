@@ -297,6 +297,13 @@ describe('8. smaller ones', () => {
   });
 });
 
+describe('9. readable stack traces without the cold-start cost of source maps', () => {
+  it('no function loads source maps at start (README Decisions: names and lines are kept in the bundle)', () => {
+    for (const [id, fn] of serviceFunctions(prod.template))
+      expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS ?? '', id).not.toMatch(/enable-source-maps/);
+  });
+});
+
 describe('presets', () => {
   it('the prod preset still parses on its own (the email check is the synth’s)', () => {
     expect(stageConfig('prod').removal).toBe('retain');
