@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { InvokeMessage, InvokeReply } from './function-worker.js';
+import type { InvokeMessage, InvokeReply, ReadyMessage } from './function-worker.js';
 
 /** The monorepo root: handler paths in route tables are relative to it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,39 +45,120 @@ export class InvocationError extends Error {
 
 export type LogSink = (functionName: string, line: string) => void;
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
+/** Sandboxes one function may have at once locally, unless the runtime is told otherwise (see README). */
+export const DEFAULT_MAX_SANDBOXES = 4;
+
+/** An idle sandbox beyond a function's first is stopped after this long, to give its memory back. */
+const IDLE_SANDBOX_MS = 60_000;
+
+/** Lambda gives a sandbox's init phase (loading the handler module) its own 10 s, apart from the function timeout. */
+export const INIT_TIMEOUT_MS = 10_000;
 
 /**
- * One warm "container" per function, started on first use (a cold start) and replaced after a crash or
- * a timeout. Concurrent invocations share the container's event loop: cheaper than Lambda's one
- * invocation per container, and the same for handlers that keep no per-request module state.
+ * One Lambda execution environment: a worker thread with its own module graph and `process.env`,
+ * serving one invocation at a time. Started on first use (a cold start), kept warm between
+ * invocations, and thrown away after a timeout or a crash (the next invocation gets a new one).
  */
-class FunctionContainer {
-  private worker?: Worker;
-  private readonly pending = new Map<number, Pending>();
+class Sandbox {
+  private readonly worker: Worker;
   private nextId = 1;
+  private current?: { id: number; resolve: (value: unknown) => void; reject: (error: Error) => void };
+  private idleTimer?: NodeJS.Timeout;
+  private readonly ready: Promise<void>;
+  private markReady: () => void = () => undefined;
+  dead = false;
+  /** Invocations this sandbox has served (1 = this is its cold start). */
+  served = 0;
 
   constructor(
     private readonly spec: FunctionSpec,
     private readonly log: LogSink,
-  ) {}
+    private readonly onGone: (sandbox: Sandbox) => void,
+  ) {
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      env: { ...spec.environment },
+      execArgv: [],
+      workerData: {
+        tsxApi: TSX_API,
+        workerModule: WORKER_MODULE,
+        handlerFile: `${REPO_ROOT}${spec.handler}`,
+      },
+      stdout: true,
+      stderr: true,
+    });
+    worker.unref();
+    this.pipe(worker.stdout);
+    this.pipe(worker.stderr);
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
+    worker.on('message', (reply: InvokeReply | ReadyMessage) => {
+      if ('ready' in reply) return this.markReady();
+      const current = this.current;
+      if (!current || current.id !== reply.id) return;
+      this.current = undefined;
+      if ('error' in reply)
+        current.reject(
+          new InvocationError(spec.functionName, reply.error.message, 'error', reply.error.stack),
+        );
+      else current.resolve(reply.result);
+    });
+    worker.on('error', (error) => {
+      this.discard(new InvocationError(spec.functionName, error.message, 'crash', error.stack));
+    });
+    worker.on('exit', (code) => {
+      this.discard(new InvocationError(spec.functionName, `sandbox exited (${code})`, 'crash'));
+    });
+    this.worker = worker;
+  }
 
-  invoke(event: unknown): Promise<unknown> {
-    const worker = this.ensureWorker();
+  /**
+   * Runs one invocation. A cold sandbox first finishes its init phase (at most INIT_TIMEOUT_MS); the
+   * function's timeout starts after it, as Lambda's does.
+   */
+  async run(event: unknown): Promise<unknown> {
+    clearTimeout(this.idleTimer);
+    this.served++;
+    let initTimer: NodeJS.Timeout | undefined;
+    const initTimedOut = new Promise<'timeout'>((resolve) => {
+      initTimer = setTimeout(() => resolve('timeout'), INIT_TIMEOUT_MS);
+    });
+    const init = await Promise.race([this.ready.then(() => 'ready' as const), initTimedOut]);
+    clearTimeout(initTimer);
+    if (init === 'timeout' || this.dead) {
+      const error = new InvocationError(
+        this.spec.functionName,
+        this.dead ? 'sandbox failed during init' : `init timed out after ${INIT_TIMEOUT_MS} ms`,
+        this.dead ? 'crash' : 'timeout',
+      );
+      this.discard(error);
+      throw error;
+    }
+    return this.invokeReady(event);
+  }
+
+  private invokeReady(event: unknown): Promise<unknown> {
     const id = this.nextId++;
     const deadline = Date.now() + this.spec.timeoutMs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        // Lambda freezes and discards a sandbox that timed out; so do we.
-        this.fail(
+        // Lambda stops and discards a sandbox that timed out; only this invocation fails with it.
+        this.discard(
           new InvocationError(this.spec.functionName, `timed out after ${this.spec.timeoutMs} ms`, 'timeout'),
         );
       }, this.spec.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.current = {
+        id,
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       const message: InvokeMessage = {
         id,
         event,
@@ -88,71 +169,39 @@ class FunctionContainer {
           deadline,
         },
       };
-      worker.postMessage(message);
+      this.worker.postMessage(message);
     });
+  }
+
+  /** Idle from now on; `expire` is called if it stays idle for IDLE_SANDBOX_MS. */
+  idle(expire?: () => void): void {
+    clearTimeout(this.idleTimer);
+    if (expire) {
+      this.idleTimer = setTimeout(expire, IDLE_SANDBOX_MS);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Fails the invocation in flight, if any, and stops the worker. */
+  discard(error: InvocationError): void {
+    clearTimeout(this.idleTimer);
+    const current = this.current;
+    this.current = undefined;
+    current?.reject(error);
+    if (this.dead) return;
+    this.dead = true;
+    this.markReady();
+    this.onGone(this);
+    void this.worker.terminate();
   }
 
   async stop(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new InvocationError(this.spec.functionName, 'runtime stopped', 'crash'));
-      this.pending.delete(id);
-    }
-    await worker?.terminate();
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      env: { ...this.spec.environment },
-      execArgv: [],
-      workerData: {
-        tsxApi: TSX_API,
-        workerModule: WORKER_MODULE,
-        handlerFile: `${REPO_ROOT}${this.spec.handler}`,
-      },
-      stdout: true,
-      stderr: true,
-    });
-    worker.unref();
-    this.pipe(worker.stdout);
-    this.pipe(worker.stderr);
-    worker.on('message', (reply: InvokeReply) => {
-      const pending = this.pending.get(reply.id);
-      if (!pending) return;
-      this.pending.delete(reply.id);
-      clearTimeout(pending.timer);
-      if ('error' in reply)
-        pending.reject(
-          new InvocationError(this.spec.functionName, reply.error.message, 'error', reply.error.stack),
-        );
-      else pending.resolve(reply.result);
-    });
-    worker.on('error', (error) => {
-      if (this.worker === worker)
-        this.fail(new InvocationError(this.spec.functionName, error.message, 'crash', error.stack));
-    });
-    worker.on('exit', (code) => {
-      if (this.worker === worker)
-        this.fail(new InvocationError(this.spec.functionName, `container exited (${code})`, 'crash'));
-    });
-    this.worker = worker;
-    return worker;
-  }
-
-  /** Fails every invocation in flight and throws the container away; the next call cold-starts. */
-  private fail(error: InvocationError): void {
-    const worker = this.worker;
-    this.worker = undefined;
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.reject(error);
-      this.pending.delete(id);
-    }
-    void worker?.terminate();
+    clearTimeout(this.idleTimer);
+    const current = this.current;
+    this.current = undefined;
+    current?.reject(new InvocationError(this.spec.functionName, 'runtime stopped', 'crash'));
+    this.dead = true;
+    await this.worker.terminate();
   }
 
   private pipe(stream: NodeJS.ReadableStream): void {
@@ -173,12 +222,121 @@ class FunctionContainer {
   }
 }
 
+/** What a function's pool looks like now (tests read it to see cold starts and reuse). */
+export interface PoolStats {
+  /** Sandboxes alive (busy or idle). */
+  sandboxes: number;
+  busy: number;
+  /** Sandboxes ever started for the function: each was a cold start. */
+  coldStarts: number;
+  /** Invocations waiting because every sandbox is busy and the pool is at its cap. */
+  waiting: number;
+}
+
+/**
+ * Lambda's model for one function: one sandbox per concurrent invocation. An invocation takes the most
+ * recently used idle sandbox (warm); with none idle a new one starts (a cold start), up to `maxSandboxes`;
+ * past that cap invocations wait their turn (where AWS would scale further or throttle). So module
+ * state is never shared between concurrent invocations, and one timeout fails only its own invocation.
+ */
+class FunctionPool {
+  private readonly all = new Set<Sandbox>();
+  private readonly idle: Sandbox[] = [];
+  private readonly waiting: Array<(sandbox: Sandbox) => void> = [];
+  private coldStarts = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly spec: FunctionSpec,
+    private readonly log: LogSink,
+    private readonly maxSandboxes: number,
+  ) {}
+
+  async invoke(event: unknown): Promise<unknown> {
+    const sandbox = await this.acquire();
+    try {
+      return await sandbox.run(event);
+    } finally {
+      this.release(sandbox);
+    }
+  }
+
+  stats(): PoolStats {
+    return {
+      sandboxes: this.all.size,
+      busy: this.all.size - this.idle.length,
+      coldStarts: this.coldStarts,
+      waiting: this.waiting.length,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const sandboxes = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(sandboxes.map((s) => s.stop()));
+  }
+
+  private acquire(): Promise<Sandbox> {
+    if (this.stopped)
+      return Promise.reject(new InvocationError(this.spec.functionName, 'runtime stopped', 'crash'));
+    const warm = this.idle.pop();
+    if (warm) return Promise.resolve(warm);
+    if (this.all.size < this.maxSandboxes) return Promise.resolve(this.start());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private start(): Sandbox {
+    this.coldStarts++;
+    const sandbox = new Sandbox(this.spec, this.log, (gone) => {
+      this.all.delete(gone);
+      const at = this.idle.indexOf(gone);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
+    this.all.add(sandbox);
+    return sandbox;
+  }
+
+  private release(sandbox: Sandbox): void {
+    if (this.stopped) return;
+    const next = this.waiting.shift();
+    if (next) {
+      // A discarded sandbox frees its slot: the waiting invocation gets a new one (a cold start).
+      next(sandbox.dead ? this.start() : sandbox);
+      return;
+    }
+    if (sandbox.dead) return;
+    this.idle.push(sandbox);
+    sandbox.idle(
+      this.all.size > 1
+        ? () => {
+            if (this.all.size > 1 && this.idle.includes(sandbox))
+              sandbox.discard(new InvocationError(this.spec.functionName, 'idle', 'crash'));
+          }
+        : undefined,
+    );
+  }
+}
+
 /** All function containers of the runtime, by function name. */
 export class FunctionHost {
-  private readonly containers = new Map<string, FunctionContainer>();
+  private readonly containers = new Map<string, FunctionPool>();
 
-  constructor(specs: readonly FunctionSpec[], log: LogSink) {
-    for (const spec of specs) this.containers.set(spec.functionName, new FunctionContainer(spec, log));
+  constructor(
+    specs: readonly FunctionSpec[],
+    log: LogSink,
+    options: { maxSandboxesPerFunction?: number } = {},
+  ) {
+    const max = Math.max(1, options.maxSandboxesPerFunction ?? DEFAULT_MAX_SANDBOXES);
+    for (const spec of specs) this.containers.set(spec.functionName, new FunctionPool(spec, log, max));
+  }
+
+  /** Sandboxes, busy ones and cold starts of one function so far. */
+  stats(functionName: string): PoolStats {
+    const pool = this.containers.get(functionName);
+    if (!pool) throw new Error(`no function named ${functionName}`);
+    return pool.stats();
   }
 
   has(functionName: string): boolean {
