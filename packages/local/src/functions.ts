@@ -51,8 +51,11 @@ export const DEFAULT_MAX_SANDBOXES = 4;
 /** An idle sandbox beyond a function's first is stopped after this long, to give its memory back. */
 const IDLE_SANDBOX_MS = 60_000;
 
-/** Lambda gives a sandbox's init phase (loading the handler module) its own 10 s, apart from the function timeout. */
-export const INIT_TIMEOUT_MS = 10_000;
+/**
+ * How long a sandbox's init phase (loading the handler module) may take. Lambda allows 10 s, apart from
+ * the function timeout; locally init transpiles TypeScript on a shared machine, so it gets a minute.
+ */
+export const INIT_TIMEOUT_MS = 60_000;
 
 /**
  * One Lambda execution environment: a worker thread with its own module graph and `process.env`,
@@ -64,8 +67,9 @@ class Sandbox {
   private nextId = 1;
   private current?: { id: number; resolve: (value: unknown) => void; reject: (error: Error) => void };
   private idleTimer?: NodeJS.Timeout;
-  private readonly ready: Promise<void>;
-  private markReady: () => void = () => undefined;
+  /** Resolves true once the handler module has loaded (or failed to, which each invocation then reports), false if the sandbox died or init timed out. */
+  readonly ready: Promise<boolean>;
+  private markReady: (ok: boolean) => void = () => undefined;
   dead = false;
   /** Invocations this sandbox has served (1 = this is its cold start). */
   served = 0;
@@ -93,8 +97,17 @@ class Sandbox {
     this.ready = new Promise((resolve) => {
       this.markReady = resolve;
     });
+    const initTimer = setTimeout(() => {
+      this.discard(
+        new InvocationError(spec.functionName, `init timed out after ${INIT_TIMEOUT_MS} ms`, 'timeout'),
+      );
+    }, INIT_TIMEOUT_MS);
+    initTimer.unref();
     worker.on('message', (reply: InvokeReply | ReadyMessage) => {
-      if ('ready' in reply) return this.markReady();
+      if ('ready' in reply) {
+        clearTimeout(initTimer);
+        return this.markReady(true);
+      }
       const current = this.current;
       if (!current || current.id !== reply.id) return;
       this.current = undefined;
@@ -113,28 +126,10 @@ class Sandbox {
     this.worker = worker;
   }
 
-  /**
-   * Runs one invocation. A cold sandbox first finishes its init phase (at most INIT_TIMEOUT_MS); the
-   * function's timeout starts after it, as Lambda's does.
-   */
-  async run(event: unknown): Promise<unknown> {
+  /** Runs one invocation on a ready sandbox; the function's timeout starts now, as Lambda's does. */
+  run(event: unknown): Promise<unknown> {
     clearTimeout(this.idleTimer);
     this.served++;
-    let initTimer: NodeJS.Timeout | undefined;
-    const initTimedOut = new Promise<'timeout'>((resolve) => {
-      initTimer = setTimeout(() => resolve('timeout'), INIT_TIMEOUT_MS);
-    });
-    const init = await Promise.race([this.ready.then(() => 'ready' as const), initTimedOut]);
-    clearTimeout(initTimer);
-    if (init === 'timeout' || this.dead) {
-      const error = new InvocationError(
-        this.spec.functionName,
-        this.dead ? 'sandbox failed during init' : `init timed out after ${INIT_TIMEOUT_MS} ms`,
-        this.dead ? 'crash' : 'timeout',
-      );
-      this.discard(error);
-      throw error;
-    }
     return this.invokeReady(event);
   }
 
@@ -190,7 +185,7 @@ class Sandbox {
     current?.reject(error);
     if (this.dead) return;
     this.dead = true;
-    this.markReady();
+    this.markReady(false);
     this.onGone(this);
     void this.worker.terminate();
   }
@@ -201,6 +196,7 @@ class Sandbox {
     this.current = undefined;
     current?.reject(new InvocationError(this.spec.functionName, 'runtime stopped', 'crash'));
     this.dead = true;
+    this.markReady(false);
     await this.worker.terminate();
   }
 
@@ -235,14 +231,18 @@ export interface PoolStats {
 
 /**
  * Lambda's model for one function: one sandbox per concurrent invocation. An invocation takes the most
- * recently used idle sandbox (warm); with none idle a new one starts (a cold start), up to `maxSandboxes`;
- * past that cap invocations wait their turn (where AWS would scale further or throttle). So module
- * state is never shared between concurrent invocations, and one timeout fails only its own invocation.
+ * recently used idle sandbox (warm); with none idle the pool starts a new one (a cold start), up to
+ * `maxSandboxes`. A waiting invocation runs on whichever sandbox is ready first, the new one or a warm one
+ * freed meanwhile (in AWS it would wait for the new one), and past the cap invocations wait their turn
+ * (where AWS would scale further or throttle). So module state is never shared between concurrent
+ * invocations, one timeout fails only its own invocation, and cold starts happen as load grows.
  */
 class FunctionPool {
   private readonly all = new Set<Sandbox>();
   private readonly idle: Sandbox[] = [];
   private readonly waiting: Array<(sandbox: Sandbox) => void> = [];
+  /** Sandboxes started and still in their init phase. */
+  private starting = 0;
   private coldStarts = 0;
   private stopped = false;
 
@@ -252,19 +252,21 @@ class FunctionPool {
     private readonly maxSandboxes: number,
   ) {}
 
-  async invoke(event: unknown): Promise<unknown> {
+  /** `onStart` is called when a sandbox takes the invocation (after any wait for one). */
+  async invoke(event: unknown, onStart?: () => void): Promise<unknown> {
     const sandbox = await this.acquire();
+    onStart?.();
     try {
       return await sandbox.run(event);
     } finally {
-      this.release(sandbox);
+      this.offer(sandbox);
     }
   }
 
   stats(): PoolStats {
     return {
       sandboxes: this.all.size,
-      busy: this.all.size - this.idle.length,
+      busy: this.all.size - this.idle.length - this.starting,
       coldStarts: this.coldStarts,
       waiting: this.waiting.length,
     };
@@ -283,30 +285,42 @@ class FunctionPool {
       return Promise.reject(new InvocationError(this.spec.functionName, 'runtime stopped', 'crash'));
     const warm = this.idle.pop();
     if (warm) return Promise.resolve(warm);
-    if (this.all.size < this.maxSandboxes) return Promise.resolve(this.start());
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const waited = new Promise<Sandbox>((resolve) => this.waiting.push(resolve));
+    this.grow();
+    return waited;
   }
 
-  private start(): Sandbox {
-    this.coldStarts++;
-    const sandbox = new Sandbox(this.spec, this.log, (gone) => {
-      this.all.delete(gone);
-      const at = this.idle.indexOf(gone);
-      if (at >= 0) this.idle.splice(at, 1);
-    });
-    this.all.add(sandbox);
-    return sandbox;
+  /** Starts sandboxes for the invocations waiting beyond those already starting, within the cap. */
+  private grow(): void {
+    while (this.starting < this.waiting.length && this.all.size < this.maxSandboxes) {
+      this.coldStarts++;
+      this.starting++;
+      const sandbox = new Sandbox(this.spec, this.log, (gone) => {
+        this.all.delete(gone);
+        const at = this.idle.indexOf(gone);
+        if (at >= 0) this.idle.splice(at, 1);
+      });
+      this.all.add(sandbox);
+      void sandbox.ready.then((ok) => {
+        this.starting--;
+        if (ok) this.offer(sandbox);
+        else if (!this.stopped) this.grow();
+      });
+    }
   }
 
-  private release(sandbox: Sandbox): void {
+  /** A ready sandbox is free: the next waiting invocation takes it, otherwise it idles warm. */
+  private offer(sandbox: Sandbox): void {
     if (this.stopped) return;
-    const next = this.waiting.shift();
-    if (next) {
-      // A discarded sandbox frees its slot: the waiting invocation gets a new one (a cold start).
-      next(sandbox.dead ? this.start() : sandbox);
+    if (sandbox.dead) {
+      this.grow();
       return;
     }
-    if (sandbox.dead) return;
+    const next = this.waiting.shift();
+    if (next) {
+      next(sandbox);
+      return;
+    }
     this.idle.push(sandbox);
     sandbox.idle(
       this.all.size > 1
@@ -343,10 +357,11 @@ export class FunctionHost {
     return this.containers.has(functionName);
   }
 
-  invoke(functionName: string, event: unknown): Promise<unknown> {
+  /** `onStart` runs when a sandbox takes the invocation: the wait for a free one (the local cap) is over. */
+  invoke(functionName: string, event: unknown, onStart?: () => void): Promise<unknown> {
     const container = this.containers.get(functionName);
     if (!container) return Promise.reject(new Error(`no function named ${functionName}`));
-    return container.invoke(event);
+    return container.invoke(event, onStart);
   }
 
   async stop(): Promise<void> {

@@ -390,13 +390,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             log(matched.route.functionName, 'request payload over the 6 MB Lambda quota: 413');
             return gatewayErrors.tooLarge();
           }
+          // The integration timeout runs from the moment a sandbox takes the request: waiting for one is
+          // the local pool's cap, which has no counterpart in AWS.
           let integrationTimer: NodeJS.Timeout | undefined;
+          let startIntegrationTimer: () => void = () => undefined;
           const integrationTimeout = new Promise<'timeout'>((resolve) => {
-            integrationTimer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);
+            startIntegrationTimer = () => {
+              integrationTimer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);
+            };
           });
           try {
             const result = await Promise.race([
-              host.invoke(matched.route.functionName, event),
+              host.invoke(matched.route.functionName, event, () => startIntegrationTimer()),
               integrationTimeout,
             ]);
             if (result === 'timeout') {
