@@ -104,7 +104,8 @@ export async function startFaultHarness(
     return handler as unknown as (event: unknown, context: unknown) => Promise<unknown>;
   };
 
-  const sqsClient = localSqsClient(runtime.endpoints.sqs);
+  // The mappings talk to SQS directly (local seconds); the handlers go through the runtime's clock.
+  const sqsClient = localSqsClient(runtime.queueClock.directSqsEndpoint);
   const invocations: FaultHarness['invocations'] = [];
   const pollers: QueuePoller[] = [];
   for (const consumer of consumers) {
@@ -122,7 +123,8 @@ export async function startFaultHarness(
       pollQueue(sqsClient, queue, {
         batchSize: consumer.batchSize,
         timeoutSeconds: 30,
-        retryAfterSeconds: runtime.stage.queues.visibilityTimeoutSeconds ?? 2,
+        visibilitySeconds: runtime.stage.queues.visibilityTimeoutSeconds ?? 2,
+        consumerChanged: runtime.queueClock.consumerChanged,
         invoke: async (event: SQSEvent) => {
           const result = await handlerOf(consumer.functionName)(event, lambdaContext(consumer.functionName));
           invocations.push({

@@ -44,14 +44,15 @@ export interface SentSms {
   providerMessageId: string;
 }
 
-/** Fixture calls retry the gateway's own timeout (503 without a request id): a loaded machine, not the fuzz. */
+/** Fixture calls retry the gateway's own timeout answers (500/503 without a request id): a loaded machine, not the fuzz. */
 async function call(method: string, path: string, body?: unknown, authorization?: string): Promise<Reply> {
   for (let attempt = 1; ; attempt++) {
     const reply = await gateway(method, path, {
       ...(body !== undefined ? { body } : {}),
       ...(authorization ? { headers: { authorization } } : {}),
     });
-    if (reply.status !== 503 || reply.headers.get('x-request-id') || attempt === 3) return reply;
+    if ((reply.status !== 500 && reply.status !== 503) || reply.headers.get('x-request-id') || attempt === 3)
+      return reply;
   }
 }
 
@@ -143,7 +144,7 @@ export class Fixtures {
         headers: { 'x-user-id': ids.userId },
         body,
       });
-      if (reply.status === 503 && !reply.headers.get('x-request-id'))
+      if ((reply.status === 500 || reply.status === 503) && !reply.headers.get('x-request-id'))
         reply = await gateway('POST', `/courses/${ids.courseId}`, {
           headers: { 'x-user-id': ids.userId },
           body,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 
 /** What API Gateway v2 matches a request against: `GET /courses/{courseId}` and `{proxy+}` greedy params. */
@@ -92,19 +92,52 @@ export interface IncomingRequest {
   rawHeaders: readonly string[];
   body: Buffer;
   sourceIp: string;
+  /** The port and scheme the client reached the gateway on (`x-forwarded-port` / `-proto`); AWS: 443, https. */
+  port?: number;
+  protocol?: 'http' | 'https';
 }
 
-/** Content types API Gateway hands over as text; anything else arrives base64-encoded. */
-const TEXT_CONTENT = /^(text\/|application\/(.*json|.*xml|javascript|x-www-form-urlencoded))/i;
+/**
+ * Content types an HTTP API hands over as text (`isBase64Encoded: false`): `text/*`, `application/json`,
+ * `application/xml` and `application/javascript`. Everything else, a form-encoded body and a body
+ * without a Content-Type among them, arrives base64-encoded, as AWS does it.
+ */
+const TEXT_CONTENT = /^\s*(text\/[^;\s]+|application\/(json|xml|javascript))\s*(;|$)/i;
 
-/** An API Gateway HTTP API (payload format 2.0) event for one request, as AWS would build it. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `requestContext.time` as an HTTP API writes it: `06/Dec/2026:02:53:25 +0000`. */
+export function requestTime(now: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${two(now.getUTCDate())}/${MONTHS[now.getUTCMonth()]}/${now.getUTCFullYear()}:` +
+    `${two(now.getUTCHours())}:${two(now.getUTCMinutes())}:${two(now.getUTCSeconds())} +0000`
+  );
+}
+
+/** An id shaped like an HTTP API's (`JKJaXmPLvHcESHA=`): the event's requestId and the `apigw-requestid` header. */
+export function gatewayRequestId(): string {
+  return `${randomBytes(11).toString('base64').slice(0, 15).replace(/[+/]/g, 'A')}=`;
+}
+
+/** `Root=1-<epoch seconds, hex>-<96 random bits>`, the trace header API Gateway adds. */
+function traceId(now: Date): string {
+  return `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * An API Gateway HTTP API (payload format 2.0) event for one request, as AWS would build it: the path
+ * percent-decoded in `rawPath` and `requestContext.http.path` (the query string stays encoded), the
+ * `x-forwarded-*` and `x-amzn-trace-id` headers added, non-text bodies base64-encoded.
+ */
 export function apiGatewayEvent(
   request: IncomingRequest,
   routeKey: RouteKey,
   pathParameters: Record<string, string>,
+  now = new Date(),
 ): APIGatewayProxyEventV2 {
   const questionMark = request.url.indexOf('?');
-  const rawPath = questionMark >= 0 ? request.url.slice(0, questionMark) : request.url;
+  const rawPath = safeDecode(questionMark >= 0 ? request.url.slice(0, questionMark) : request.url);
   const rawQueryString = questionMark >= 0 ? request.url.slice(questionMark + 1) : '';
 
   const headers: Record<string, string> = {};
@@ -119,17 +152,23 @@ export function apiGatewayEvent(
     // Repeated headers are joined with commas, as the HTTP API does.
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
+  // What API Gateway adds: the client's address appended to any forwarding chain it sent, and how it came in.
+  headers['x-forwarded-for'] = headers['x-forwarded-for']
+    ? `${headers['x-forwarded-for']}, ${request.sourceIp}`
+    : request.sourceIp;
+  headers['x-forwarded-proto'] = request.protocol ?? 'https';
+  headers['x-forwarded-port'] = String(request.port ?? 443);
+  headers['x-amzn-trace-id'] ??= traceId(now);
 
   const query: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
     query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   }
 
-  const now = new Date();
-  const requestId = randomUUID();
+  const requestId = gatewayRequestId();
   const contentType = headers['content-type'];
   const hasBody = request.body.length > 0;
-  const asText = !contentType || TEXT_CONTENT.test(contentType);
+  const asText = contentType !== undefined && TEXT_CONTENT.test(contentType);
   const key = `${routeKey.method} ${routeKey.path}`;
 
   return {
@@ -156,7 +195,7 @@ export function apiGatewayEvent(
       requestId,
       routeKey: key,
       stage: '$default',
-      time: now.toISOString(),
+      time: requestTime(now),
       timeEpoch: now.getTime(),
     },
     ...(hasBody ? { body: asText ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
@@ -194,13 +233,34 @@ export function apiGatewayResponse(result: APIGatewayProxyResultV2 | undefined):
 /** An HTTP API refuses a request body over its 10 MB payload quota before any function runs. */
 export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 
-/** API Gateway's own answers when no route matches, the body is too large, or the function fails. */
+/**
+ * Lambda's quota for a synchronous invocation, the event in and the response out alike ("6 MB"; Lambda's
+ * own error messages name the exact figure, 6,291,556 bytes of serialized JSON). A request whose event
+ * is larger never reaches the function (the HTTP API answers 413); a larger response is a function
+ * error (Function.ResponseSizeTooLarge, 500).
+ */
+export const MAX_INVOKE_PAYLOAD_BYTES = 6_291_556;
+
+/** Bytes of the JSON Lambda would carry for this value (an event or a handler's result). */
+export function payloadBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
+/**
+ * API Gateway's own answers when no route matches, the body is too large, or the function fails. A
+ * function error, a function timeout and a response over Lambda's quota are all 500; the HTTP API only
+ * answers 503 when its own 30 s integration timeout passes first (a function allowed 30 s or more).
+ */
 export const gatewayErrors = {
   notFound: (): OutgoingResponse => plainJson(404, { message: 'Not Found' }),
   tooLarge: (): OutgoingResponse => plainJson(413, { message: 'Request Entity Too Large' }),
   internal: (): OutgoingResponse => plainJson(500, { message: 'Internal Server Error' }),
-  timeout: (): OutgoingResponse => plainJson(503, { message: 'Service Unavailable' }),
+  /** The integration timed out (30 s), whatever the function then does. */
+  unavailable: (): OutgoingResponse => plainJson(503, { message: 'Service Unavailable' }),
 };
+
+/** How long an HTTP API waits for a Lambda integration before answering 503. */
+export const INTEGRATION_TIMEOUT_MS = 30_000;
 
 function plainJson(status: number, body: unknown): OutgoingResponse {
   return { status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) };

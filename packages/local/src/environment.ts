@@ -79,6 +79,25 @@ export function maxReceiveCountOf(service: ServiceDefinition, queue: string, sta
   return declared ?? stage.queues.maxReceiveCount;
 }
 
+/** infra/lib/service-api.ts: a queue hides a received message for this many times its longest consumer's timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/**
+ * A queue's visibility timeout in AWS seconds, as the CDK app sets it: at least 6 × the timeout of the
+ * longest consumer of the queue (and at least the stage's setting). Locally it is scaled by the time factor.
+ */
+export function visibilityTimeoutSecondsOf(
+  service: ServiceDefinition,
+  queue: string,
+  stage: StageConfig,
+): number {
+  const consumerTimeouts = (service.consumers ?? [])
+    .filter((c) => c.queue === queue)
+    .map((c) => c.timeoutSeconds ?? stage.functions.timeoutSeconds);
+  const longest = Math.max(stage.functions.timeoutSeconds, ...consumerTimeouts);
+  return Math.max(stage.queues.visibilityTimeoutSeconds ?? 0, VISIBILITY_TIMEOUT_FACTOR * longest);
+}
+
 /**
  * The environment one function gets, built by the same helpers the CDK app uses (stage-config.ts),
  * so a function that forgot to declare an access in its route table fails here just as in AWS.

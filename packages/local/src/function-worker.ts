@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { MAX_INVOKE_PAYLOAD_BYTES, payloadBytes } from './api-events.js';
 
 /**
  * The body of one local "Lambda container": a worker thread with its own process.env (the function's
@@ -21,6 +22,11 @@ export type InvokeReply =
   | { id: number; result: unknown }
   | { id: number; error: { name: string; message: string; stack?: string } };
 
+/** Sent once, when the handler module has loaded (or failed to): the end of the sandbox's init phase. */
+export interface ReadyMessage {
+  ready: true;
+}
+
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const { handlerFile } = workerData as { handlerFile: string };
@@ -31,8 +37,11 @@ const loaded: Promise<Handler> = import(pathToFileURL(handlerFile).href).then((m
   if (typeof handler !== 'function') throw new Error(`${handlerFile} does not export a handler function`);
   return handler as Handler;
 });
-// Reported per invocation below; this only keeps an import failure from being "unhandled".
-loaded.catch(() => undefined);
+// An import failure is reported per invocation below; either way the init phase is over.
+loaded.then(
+  () => parentPort?.postMessage({ ready: true } satisfies ReadyMessage),
+  () => parentPort?.postMessage({ ready: true } satisfies ReadyMessage),
+);
 
 parentPort?.on('message', async (message: InvokeMessage) => {
   const { id, context } = message;
@@ -53,7 +62,17 @@ parentPort?.on('message', async (message: InvokeMessage) => {
   let reply: InvokeReply;
   try {
     const handler = await loaded;
-    reply = { id, result: await handler(message.event, lambdaContext) };
+    const result = await handler(message.event, lambdaContext);
+    // Lambda fails a synchronous invocation whose response is over its payload quota.
+    const size = payloadBytes(result);
+    if (size > MAX_INVOKE_PAYLOAD_BYTES) {
+      const error = new Error(
+        `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_INVOKE_PAYLOAD_BYTES} bytes).`,
+      );
+      error.name = 'Function.ResponseSizeTooLarge';
+      throw error;
+    }
+    reply = { id, result };
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
     reply = {

@@ -153,7 +153,8 @@ export function sqsEvent(queue: LocalQueue, messages: readonly Message[]): SQSEv
 
 /**
  * Which records failed, by Lambda's rules for ReportBatchItemFailures: an error fails the whole batch,
- * as does a failure naming a message that was not in it.
+ * as does a response Lambda cannot read (`batchItemFailures` that is not a list) or a failure naming a
+ * message that was not in it. No response, or an empty list, means every record succeeded.
  */
 export function failedMessageIds(
   event: SQSEvent,
@@ -162,11 +163,13 @@ export function failedMessageIds(
   const all = new Set(event.Records.map((r) => r.messageId));
   if (outcome.error !== undefined) return all;
   const response = outcome.result as Partial<SQSBatchResponse> | undefined | null;
-  const failures = response?.batchItemFailures ?? [];
+  const failures: unknown = response?.batchItemFailures ?? [];
+  if (!Array.isArray(failures)) return all;
   const failed = new Set<string>();
-  for (const failure of failures) {
-    if (!failure?.itemIdentifier || !all.has(failure.itemIdentifier)) return all;
-    failed.add(failure.itemIdentifier);
+  for (const failure of failures as Array<Partial<SQSBatchResponse['batchItemFailures'][number]> | null>) {
+    const id = failure?.itemIdentifier;
+    if (typeof id !== 'string' || !all.has(id)) return all;
+    failed.add(id);
   }
   return failed;
 }
@@ -175,86 +178,110 @@ export interface QueuePoller {
   stop(): Promise<void>;
 }
 
-/**
- * An event source mapping: long-polls the queue, invokes the consumer with the batch, deletes what
- * succeeded and makes the failures visible again after the stage's visibility timeout. SQS itself
- * moves a message to the DLQ once it has been received maxReceiveCount times.
- */
 /** Concurrent batches per queue, like the minimum concurrency of Lambda's SQS event source. */
 export const POLLERS_PER_QUEUE = 5;
 
+/**
+ * An event source mapping: long-polls the queue, invokes the consumer with the batch, deletes what
+ * succeeded and leaves the failures to come back when their visibility timeout ends; SQS itself moves
+ * a message to the DLQ once it has been received maxReceiveCount times.
+ *
+ * Functions run in real time while queue time is scaled (sqs-clock.ts), so the poller hides a batch
+ * for the function's whole timeout while it runs (in AWS the queue's own timeout, 6 × the function's,
+ * does that). When the batch is done, a failed record the consumer did not postpone itself comes back
+ * `visibilitySeconds` (local seconds) after it was received, as it would after the queue's timeout in
+ * AWS; one the consumer postponed (Retry-After, backoff) keeps the consumer's delay.
+ */
 export function pollQueue(
   sqs: SQSClient,
   queue: LocalQueue,
   consumer: {
     batchSize: number;
-    /** How long a batch may stay hidden while the consumer runs. */
+    /** The function's timeout: how long a batch stays hidden while the consumer runs. */
     timeoutSeconds: number;
-    retryAfterSeconds: number;
+    /** The queue's visibility timeout in local seconds. */
+    visibilitySeconds: number;
+    /** Whether the consumer changed this receipt's visibility itself (and forgets the note). */
+    consumerChanged(receiptHandle: string): boolean;
     invoke(event: SQSEvent): Promise<unknown>;
     onError(error: unknown): void;
   },
 ): QueuePoller {
   let running = true;
   const abort = new AbortController();
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   // Lambda's SQS event source polls with several concurrent batches (five at least); so do we.
   const poll = async () => {
     while (running) {
-      let messages: Message[] = [];
       try {
-        const received = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queue.url,
-            MaxNumberOfMessages: Math.min(10, consumer.batchSize),
-            WaitTimeSeconds: 1,
-            VisibilityTimeout: consumer.timeoutSeconds + 5,
-            MessageSystemAttributeNames: ['All'],
-            // local-aws-sqs reads only the legacy field for ApproximateReceiveCount and friends.
-            AttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = received.Messages ?? [];
+        await pollOnce();
       } catch (error) {
+        // Whatever went wrong with one batch, the mapping keeps polling (and never crashes the runtime).
         if (!running) return;
         consumer.onError(error);
-        await new Promise((r) => setTimeout(r, 500));
-        continue;
+        await pause(500);
       }
-      if (messages.length === 0) continue;
-      const event = sqsEvent(queue, messages);
-      const outcome = await consumer.invoke(event).then(
-        (result) => ({ result }),
-        (error: unknown) => ({ error }),
+    }
+  };
+  const pollOnce = async () => {
+    let messages: Message[] = [];
+    try {
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.url,
+          MaxNumberOfMessages: Math.min(10, consumer.batchSize),
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: consumer.timeoutSeconds + 5,
+          MessageSystemAttributeNames: ['All'],
+          // local-aws-sqs reads only the legacy field for ApproximateReceiveCount and friends.
+          AttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: abort.signal },
       );
-      if ('error' in outcome) consumer.onError(outcome.error);
-      const failed = failedMessageIds(event, outcome);
-      const handles = event.Records.map((r) => ({ id: r.messageId, handle: r.receiptHandle }));
-      const succeeded = handles.filter((h) => !failed.has(h.id));
-      const retried = handles.filter((h) => failed.has(h.id));
-      try {
-        if (succeeded.length > 0)
-          await sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: queue.url,
-              Entries: succeeded.map((h, i) => ({ Id: String(i), ReceiptHandle: h.handle })),
-            }),
-          );
-        if (retried.length > 0)
-          await sqs.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: queue.url,
-              Entries: retried.map((h, i) => ({
-                Id: String(i),
-                ReceiptHandle: h.handle,
-                VisibilityTimeout: consumer.retryAfterSeconds,
-              })),
-            }),
-          );
-      } catch (error) {
-        if (running) consumer.onError(error);
-      }
+      messages = received.Messages ?? [];
+    } catch (error) {
+      if (!running) return;
+      consumer.onError(error);
+      await pause(500);
+      return;
+    }
+    if (messages.length === 0) return;
+    const receivedAt = Date.now();
+    const event = sqsEvent(queue, messages);
+    const outcome = await consumer.invoke(event).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    if ('error' in outcome) consumer.onError(outcome.error);
+    const failed = failedMessageIds(event, outcome);
+    const handles = event.Records.map((r) => ({ id: r.messageId, handle: r.receiptHandle }));
+    const succeeded = handles.filter((h) => !failed.has(h.id));
+    // consumerChanged also forgets the note, so it is asked about every record once.
+    const retried = handles.filter((h) => !consumer.consumerChanged(h.handle) && failed.has(h.id));
+    const remaining = Math.max(0, consumer.visibilitySeconds - (Date.now() - receivedAt) / 1000);
+    try {
+      if (succeeded.length > 0)
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queue.url,
+            Entries: succeeded.map((h, i) => ({ Id: String(i), ReceiptHandle: h.handle })),
+          }),
+        );
+      if (retried.length > 0)
+        await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queue.url,
+            Entries: retried.map((h, i) => ({
+              Id: String(i),
+              ReceiptHandle: h.handle,
+              // local-aws-sqs keeps milliseconds.
+              VisibilityTimeout: Math.round(remaining * 1000) / 1000,
+            })),
+          }),
+        );
+    } catch (error) {
+      if (running) consumer.onError(error);
     }
   };
   const loops = Array.from({ length: POLLERS_PER_QUEUE }, () => poll());

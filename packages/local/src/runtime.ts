@@ -1,10 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { StageConfig } from '@svc/infra/stage-config';
-import { parameterName, type StageOverrides } from '@svc/infra/stage-config';
+import { parameterName, physicalQueueName, type StageOverrides } from '@svc/infra/stage-config';
 import type { HttpRoute, ScheduledJob, ServiceDefinition } from '@svc/platform/routes';
 import {
   API_DOCUMENT_PATH,
@@ -16,8 +16,12 @@ import {
   apiGatewayEvent,
   apiGatewayResponse,
   gatewayErrors,
+  gatewayRequestId,
+  INTEGRATION_TIMEOUT_MS,
+  MAX_INVOKE_PAYLOAD_BYTES,
   MAX_REQUEST_BODY_BYTES,
   type OutgoingResponse,
+  payloadBytes,
   RouteMatcher,
 } from './api-events.js';
 import { ensureTable, freePort, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb.js';
@@ -26,12 +30,14 @@ import {
   functionEnvironment,
   type LocalEndpoints,
   type LocalFunction,
+  localQueueUrl,
   localStage,
   maxReceiveCountOf,
   timeoutMsOf,
+  visibilityTimeoutSecondsOf,
 } from './environment.js';
 import { Fakes } from './fakes.js';
-import { FunctionHost, InvocationError, type LogSink } from './functions.js';
+import { FunctionHost, type LogSink, type PoolStats } from './functions.js';
 import { localHelpers } from './helpers.js';
 import { createLocalIssuer, type LocalIssuer } from './issuer.js';
 import {
@@ -45,7 +51,9 @@ import {
   redrive,
 } from './queues.js';
 import { startLocalS3 } from './s3-server.js';
+import { type AsyncDelivery, LocalScheduler, scheduledEvent } from './scheduler.js';
 import { type RunningSes, startLocalSes } from './ses-server.js';
+import { LOCAL_TIME_FACTOR, scaleSeconds, startSqsClock } from './sqs-clock.js';
 import { startLocalSqs } from './sqs-server.js';
 import { type RunningSsm, startLocalSsm } from './ssm-server.js';
 
@@ -71,6 +79,12 @@ export interface LocalRuntimeOptions {
   callbackDelayMs?: number;
   /** Changes to the `local` stage settings (e.g. longer timeouts for a test on a busy machine). */
   stage?: StageOverrides;
+  /** Local seconds per AWS second for queue visibility, consumer delays and Lambda's async retry waits (default 1/30). */
+  timeFactor?: number;
+  /** Sandboxes (worker threads) one function may run at once (default 4). */
+  maxSandboxesPerFunction?: number;
+  /** Every n-th run of a schedule is delivered twice, as at-least-once delivery allows (default 10; 0 never). */
+  scheduleDuplicateEvery?: number;
 }
 
 export interface LocalRuntime {
@@ -85,7 +99,21 @@ export interface LocalRuntime {
   issuer: LocalIssuer;
   /** Invokes any function by name with a raw event, as `pnpm invoke` does. */
   invoke(functionName: string, event: unknown): Promise<unknown>;
+  /** Runs a scheduled job now, synchronously, and returns its result (the `/__local/schedules/{name}/run` helper). */
   runSchedule(name: string): Promise<unknown>;
+  /** One run as Scheduler makes it: an asynchronous invocation with Lambda's retries, DLQ and occasional duplicate. */
+  fireSchedule(name: string): Promise<AsyncDelivery[]>;
+  /** Events in a scheduled job's dead-letter queue. */
+  scheduleDeadLetters(name: string): Promise<number>;
+  /** One function's sandboxes so far (cold starts, busy, waiting). */
+  sandboxes(functionName: string): PoolStats;
+  /** Local seconds per AWS second (see `timeFactor`). */
+  timeFactor: number;
+  /**
+   * For harnesses that run their own event source mappings (pollQueue): the SQS server itself, where
+   * times are local seconds, and whether a consumer postponed a receipt (see sqs-clock.ts).
+   */
+  queueClock: { directSqsEndpoint: string; consumerChanged(receiptHandle: string): boolean };
   queues(): Promise<Record<string, QueueCounts>>;
   redrive(queue: string): Promise<number>;
   setParameter(logicalName: string, value: string | undefined): void;
@@ -139,9 +167,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       () => ses.stop(),
       () => ssm.stop(),
     );
+    // Functions and tests speak SQS through the local clock, which scales the times they ask for.
+    const timeFactor = options.timeFactor ?? LOCAL_TIME_FACTOR;
+    const clock = await startSqsClock(messaging.endpoint, timeFactor);
+    cleanups.push(() => clock.stop());
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodb.endpoint,
-      sqs: messaging.endpoint,
+      sqs: clock.endpoint,
       s3: storage.endpoint,
       ses: ses.endpoint,
       ssm: ssm.endpoint,
@@ -173,12 +205,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         memoryMb: stage.functions.memoryMb,
       })),
       log,
+      options.maxSandboxesPerFunction !== undefined
+        ? { maxSandboxesPerFunction: options.maxSandboxesPerFunction }
+        : {},
     );
     cleanups.push(() => host.stop());
 
-    const sqs = localSqsClient(endpoints.sqs);
+    // The runtime's own client (event source mappings, counts, redrive) talks to SQS directly, in local time.
+    const sqs = localSqsClient(messaging.endpoint);
     cleanups.push(() => sqs.destroy());
-    const queues = await createQueues(sqs, endpoints.sqs, stage, services);
+    const queues = await createQueues(sqs, endpoints.sqs, stage, services, timeFactor);
 
     const fakes = new Fakes({
       callbackDelayMs: options.callbackDelayMs ?? 300,
@@ -201,7 +237,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           pollQueue(sqs, queue, {
             batchSize: fn.entry.batchSize,
             timeoutSeconds: timeoutMsOf(fn, stage) / 1000,
-            retryAfterSeconds: stage.queues.visibilityTimeoutSeconds ?? 2,
+            visibilitySeconds: scaleSeconds(
+              visibilityTimeoutSecondsOf(fn.service, fn.entry.queue, stage),
+              timeFactor,
+            ),
+            consumerChanged: (handle) => clock.takeConsumerChange(handle),
             invoke: (event) => host.invoke(fn.entry.functionName, event),
             onError: (error) => log(fn.entry.functionName, `batch failed: ${describe(error)}`),
           }),
@@ -211,15 +251,52 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const jobs = new Map<string, LocalFunction & { kind: 'schedule'; entry: ScheduledJob }>();
     for (const fn of functions) if (fn.kind === 'schedule') jobs.set(fn.entry.schedule, fn);
-    const runSchedule = async (name: string) => {
+    const jobOf = (name: string) => {
       const job = jobs.get(name);
       if (!job) throw new Error(`no schedule named ${name}`);
-      return host.invoke(job.entry.functionName, scheduledEvent(stage, job.entry));
+      return job;
     };
+    // Each scheduled function's DLQ, as the CDK app creates it: `<schedule>-schedule-dlq`.
+    const scheduleDlqUrl = (schedule: string) =>
+      localQueueUrl(endpoints.sqs, stage.name, `${schedule}-schedule-dlq`);
+    for (const name of jobs.keys())
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: physicalQueueName(stage.name, `${name}-schedule-dlq`),
+          Attributes: { MessageRetentionPeriod: '1209600' },
+        }),
+      );
+    const scheduler = new LocalScheduler({
+      stage,
+      factor: timeFactor,
+      duplicateEvery: options.scheduleDuplicateEvery ?? 10,
+      invoke: (functionName, event) => host.invoke(functionName, event),
+      // What Lambda puts in a function's DLQ: the event, with the request id and error as attributes.
+      deadLetter: async (job, event, error) => {
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: scheduleDlqUrl(job.schedule),
+            MessageBody: JSON.stringify(event),
+            MessageAttributes: {
+              RequestID: { DataType: 'String', StringValue: (event as { id: string }).id },
+              ErrorCode: { DataType: 'Number', StringValue: '200' },
+              ErrorMessage: {
+                DataType: 'String',
+                StringValue: (error instanceof Error ? error.message : String(error)).slice(0, 1000),
+              },
+            },
+          }),
+        );
+      },
+      log,
+    });
+    const runSchedule = async (name: string) =>
+      host.invoke(jobOf(name).entry.functionName, scheduledEvent(stage, jobOf(name).entry));
+    const fireSchedule = (name: string) => scheduler.fire(jobOf(name).entry);
     if (options.schedules !== false) {
       for (const [name, job] of jobs) {
         const timer = setInterval(() => {
-          runSchedule(name).catch((error: unknown) =>
+          fireSchedule(name).catch((error: unknown) =>
             log(job.entry.functionName, `scheduled run failed: ${describe(error)}`),
           );
         }, stage.settings.reportIntervalMinutes * 60_000);
@@ -239,6 +316,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       issuer,
       invoke: (functionName, event) => host.invoke(functionName, event),
       runSchedule,
+      fireSchedule,
+      scheduleDeadLetters: async (name) => {
+        jobOf(name);
+        const counts = await queueCounts(sqs, {
+          name,
+          url: scheduleDlqUrl(name),
+          dlqUrl: scheduleDlqUrl(name),
+          arn: '',
+          maxReceiveCount: 0,
+        });
+        return counts.visible + counts.in_flight;
+      },
+      sandboxes: (functionName) => host.stats(functionName),
+      timeFactor,
+      queueClock: {
+        directSqsEndpoint: messaging.endpoint,
+        consumerChanged: (handle) => clock.takeConsumerChange(handle),
+      },
       queues: async () => {
         const entries = await Promise.all(
           [...queues.values()].map(async (q) => [q.name, await queueCounts(sqs, q)] as const),
@@ -270,9 +365,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueNames: [...queues.keys()],
       jobNames: [...jobs.keys()],
     });
+    const gatewayPort = (server.address() as AddressInfo).port;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      let requestId = gatewayRequestId();
       readBody(req)
-        .then(async (body) => {
+        .then(async (body): Promise<OutgoingResponse> => {
           if (!body) return gatewayErrors.tooLarge();
           const path = (req.url ?? '/').split('?')[0] ?? '/';
           if (path === '/__local' || path.startsWith('/__local/'))
@@ -294,24 +391,49 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
               rawHeaders: req.rawHeaders,
               body,
               sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+              port: gatewayPort,
+              protocol: 'http',
             },
             matched.route,
             matched.pathParameters,
           );
+          requestId = event.requestContext.requestId;
+          // Lambda refuses an event over its synchronous payload quota before the function runs.
+          if (payloadBytes(event) > MAX_INVOKE_PAYLOAD_BYTES) {
+            log(matched.route.functionName, 'request payload over the 6 MB Lambda quota: 413');
+            return gatewayErrors.tooLarge();
+          }
+          // The integration timeout runs from the moment a sandbox takes the request: waiting for one is
+          // the local pool's cap, which has no counterpart in AWS.
+          let integrationTimer: NodeJS.Timeout | undefined;
+          let startIntegrationTimer: () => void = () => undefined;
+          const integrationTimeout = new Promise<'timeout'>((resolve) => {
+            startIntegrationTimer = () => {
+              integrationTimer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);
+            };
+          });
           try {
-            const result = await host.invoke(matched.route.functionName, event);
+            const result = await Promise.race([
+              host.invoke(matched.route.functionName, event, () => startIntegrationTimer()),
+              integrationTimeout,
+            ]);
+            if (result === 'timeout') {
+              log(matched.route.functionName, 'integration timed out after 30 s: 503');
+              return gatewayErrors.unavailable();
+            }
             return apiGatewayResponse(result as Parameters<typeof apiGatewayResponse>[0]);
           } catch (error) {
+            // A function error, a function timeout or a response over the quota: the HTTP API answers 500.
             log(matched.route.functionName, `invocation failed: ${describe(error)}`);
-            return error instanceof InvocationError && error.kind === 'timeout'
-              ? gatewayErrors.timeout()
-              : gatewayErrors.internal();
+            return gatewayErrors.internal();
+          } finally {
+            clearTimeout(integrationTimer);
           }
         })
-        .then((response) => send(res, response))
+        .then((response) => send(res, response, requestId))
         .catch((error: unknown) => {
           log('local', `gateway error: ${describe(error)}`);
-          send(res, gatewayErrors.internal());
+          send(res, gatewayErrors.internal(), requestId);
         });
     });
 
@@ -349,6 +471,7 @@ async function createQueues(
   endpoint: string,
   stage: StageConfig,
   services: readonly ServiceDefinition[],
+  timeFactor: number,
 ): Promise<Map<string, LocalQueue>> {
   const queues = new Map<string, LocalQueue>();
   for (const service of services) {
@@ -357,7 +480,12 @@ async function createQueues(
       queues.set(
         name,
         await createLocalQueue(sqs, endpoint, stage.name, name, {
-          visibilityTimeoutSeconds: stage.queues.visibilityTimeoutSeconds ?? 2,
+          // The queue's own timeout is the one the CDK app sets, in local time (whole seconds here;
+          // the event source mapping applies the exact value to failed records).
+          visibilityTimeoutSeconds: Math.max(
+            1,
+            Math.round(visibilityTimeoutSecondsOf(service, name, stage) * timeFactor),
+          ),
           maxReceiveCount: maxReceiveCountOf(service, name, stage),
         }),
       );
@@ -380,23 +508,6 @@ async function ensureBucket(endpoint: string, bucket: string): Promise<void> {
   } finally {
     s3.destroy();
   }
-}
-
-/** What EventBridge Scheduler hands a Lambda target. */
-export function scheduledEvent(stage: StageConfig, job: ScheduledJob) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.scheduler',
-    account: '000000000000',
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: LOCAL_REGION,
-    resources: [
-      `arn:aws:scheduler:${LOCAL_REGION}:000000000000:schedule/default/svc-${stage.name}-${job.schedule}`,
-    ],
-    detail: {},
-  };
 }
 
 function listen(server: Server, port: number): Promise<void> {
@@ -431,11 +542,12 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-function send(res: ServerResponse, response: OutgoingResponse): void {
+/** `apigw-requestid` is the same id the function saw as `requestContext.requestId`. */
+function send(res: ServerResponse, response: OutgoingResponse, requestId: string): void {
   if (res.headersSent) return;
   res.writeHead(response.status, {
     ...response.headers,
-    'apigw-requestid': randomUUID(),
+    'apigw-requestid': requestId,
     'content-length': String(response.body.length),
   });
   res.end(response.body);
@@ -446,7 +558,8 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-export type { RunningSes, RunningSsm };
+export type { AsyncDelivery, RunningSes, RunningSsm };
+export { scheduledEvent };
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
