@@ -56,6 +56,11 @@ export const StageConfigSchema = v.object({
       v.check((w) => Object.values(w).some((n) => n > 0), 'at least one provider needs a weight above 0'),
     ),
     providerTimeoutMs: PositiveInt,
+    /** dispatch: ISO 3166-1 alpha-2 countries SMS may go to (SPEC §5); any other destination is 422. */
+    smsAllowedCountries: v.pipe(
+      v.array(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as "US"'))),
+      v.minLength(1, 'at least one destination country'),
+    ),
     emailFrom: v.pipe(v.string(), v.email()),
   }),
   functions: v.object({
@@ -87,6 +92,7 @@ const dev: StageConfig = {
     provider2Url: 'https://provider2.dev.example.com/sms',
     providerWeights: { provider1: 30, provider2: 70 },
     providerTimeoutMs: 3000,
+    smsAllowedCountries: ['US', 'CA'],
     emailFrom: 'no-reply@dev.example.com',
   },
   functions: { memoryMb: 512, timeoutSeconds: 10 },
@@ -202,6 +208,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
     PROVIDER2_URL: s.provider2Url,
     PROVIDER_WEIGHTS: formatProviderWeights(s.providerWeights),
     PROVIDER_TIMEOUT_MS: String(s.providerTimeoutMs),
+    SMS_ALLOWED_COUNTRIES: s.smsAllowedCountries.join(','),
     CALLBACK_BASE_URL: callbackBaseUrl,
     EMAIL_FROM: s.emailFrom,
     SQS_MAX_RECEIVE_COUNT: String(config.queues.maxReceiveCount),

@@ -66,6 +66,12 @@ describe('stage config', () => {
         settings: { ...presets.dev.settings, providerWeights: { provider1: 0 } },
       }),
     ).toThrow(/providerWeights/);
+    expect(() => stageConfig('dev', { settings: { smsAllowedCountries: ['usa'] } })).toThrow(
+      /smsAllowedCountries/,
+    );
+    expect(() => stageConfig('dev', { settings: { smsAllowedCountries: [] } })).toThrow(
+      /smsAllowedCountries/,
+    );
     expect(() => stageConfig('Prod')).toThrow(/stage names/);
     expect(() => stageConfig('a-very-long-stage-name-for-aws')).toThrow(/stage names/);
   });
@@ -80,6 +86,7 @@ describe('environment contract', () => {
       PROVIDER2_URL: presets.local.settings.provider2Url,
       PROVIDER_WEIGHTS: 'provider1:30,provider2:70',
       PROVIDER_TIMEOUT_MS: '1000',
+      SMS_ALLOWED_COUNTRIES: 'US,CA',
       CALLBACK_BASE_URL: 'http://127.0.0.1:3000',
       EMAIL_FROM: presets.local.settings.emailFrom,
       SQS_MAX_RECEIVE_COUNT: '3',
