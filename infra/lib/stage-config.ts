@@ -49,6 +49,11 @@ export const StageConfigSchema = v.object({
   settings: v.object({
     startingMinutes: v.pipe(v.number(), v.integer(), v.minValue(0)),
     reportIntervalMinutes: PositiveInt,
+    /**
+     * tasks (SPEC §2): every webhook must be signed. A secret that cannot be read is then 503, never an
+     * unsigned delivery accepted; off, a stage without a secret takes unsigned webhooks.
+     */
+    webhookSignatureRequired: v.boolean(),
     provider1Url: Url,
     provider2Url: Url,
     providerWeights: v.pipe(
@@ -88,6 +93,7 @@ const dev: StageConfig = {
   settings: {
     startingMinutes: 120,
     reportIntervalMinutes: 60,
+    webhookSignatureRequired: false,
     provider1Url: 'https://provider1.dev.example.com/sms',
     provider2Url: 'https://provider2.dev.example.com/sms',
     providerWeights: { provider1: 30, provider2: 70 },
@@ -115,6 +121,7 @@ const prod: StageConfig = {
   queues: { maxReceiveCount: 8, retryBackoffSeconds: 30 },
   settings: {
     ...dev.settings,
+    webhookSignatureRequired: true,
     provider1Url: 'https://provider1.example.com/sms',
     provider2Url: 'https://provider2.example.com/sms',
     emailFrom: 'no-reply@example.com',
@@ -204,6 +211,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
   return {
     STARTING_MINUTES: String(s.startingMinutes),
     REPORT_INTERVAL_MINUTES: String(s.reportIntervalMinutes),
+    WEBHOOK_SIGNATURE_REQUIRED: String(s.webhookSignatureRequired),
     PROVIDER1_URL: s.provider1Url,
     PROVIDER2_URL: s.provider2Url,
     PROVIDER_WEIGHTS: formatProviderWeights(s.providerWeights),
