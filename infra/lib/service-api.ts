@@ -1,4 +1,11 @@
-import type { Access, HttpRoute, QueueConsumer, ScheduledJob, ServiceDefinition } from '@svc/platform/routes';
+import {
+  type Access,
+  type HttpRoute,
+  type QueueConsumer,
+  type ScheduledJob,
+  type ServiceDefinition,
+  tableKeyPrefixes,
+} from '@svc/platform/routes';
 import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import { HttpRoute as ApiRoute, HttpMethod, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -191,6 +198,7 @@ export class ServiceApi extends Construct {
       summary: string;
       timeoutSeconds?: number;
       access: Access;
+      idempotent?: boolean;
     },
     extraEnvironment: Record<string, string> = {},
     deadLetterQueue?: sqs.IQueue,
@@ -205,7 +213,10 @@ export class ServiceApi extends Construct {
       environment: { ...settingsEnvironment(this.stage, this.platform.apiUrl), ...extraEnvironment },
       ...(deadLetterQueue ? { deadLetterQueue } : {}),
     });
-    fn.grantAccess(entry.access, this.accessTargets(entry.access));
+    fn.grantAccess(entry.access, {
+      ...this.accessTargets(entry.access),
+      tableKeys: tableKeyPrefixes(this.service.name, entry),
+    });
     this.functions.set(entry.functionName, fn);
     this.alarmOnFunction(fn);
     return fn;

@@ -35,7 +35,13 @@ export const StageConfigSchema = v.object({
   logLevel: v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']),
   alarmEmail: v.optional(v.pipe(v.string(), v.email())),
   api: v.object({ throttlingRateLimit: PositiveInt, throttlingBurstLimit: PositiveInt }),
-  auth: v.object({ issuer: Url, audience: v.pipe(v.string(), v.minLength(1)), jwksUrl: Url }),
+  auth: v.object({
+    issuer: Url,
+    audience: v.pipe(v.string(), v.minLength(1)),
+    jwksUrl: Url,
+    /** Longest JWT lifetime (`exp − iat`, seconds) accepted from the issuer; longer-lived tokens are 401. */
+    maxTokenLifetimeSeconds: v.pipe(PositiveInt, v.maxValue(31 * 86_400)),
+  }),
   queues: v.object({
     /** Locally: how soon a failed message is visible again. In AWS the stack raises it to ≥ 6 × the consumer timeout. */
     visibilityTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(43_200))),
@@ -88,6 +94,7 @@ const dev: StageConfig = {
     issuer: 'https://auth.dev.example.com/',
     audience: 'https://api.dev.example.com',
     jwksUrl: 'https://auth.dev.example.com/.well-known/jwks.json',
+    maxTokenLifetimeSeconds: 86_400,
   },
   queues: { maxReceiveCount: 5, retryBackoffSeconds: 30 },
   settings: {
@@ -117,6 +124,7 @@ const prod: StageConfig = {
     issuer: 'https://auth.example.com/',
     audience: 'https://api.example.com',
     jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
+    maxTokenLifetimeSeconds: 86_400,
   },
   queues: { maxReceiveCount: 8, retryBackoffSeconds: 30 },
   settings: {
@@ -138,6 +146,7 @@ const local: StageConfig = {
     issuer: 'http://127.0.0.1:3000/__local',
     audience: 'svc-local',
     jwksUrl: 'http://127.0.0.1:3000/__local/jwks.json',
+    maxTokenLifetimeSeconds: 86_400,
   },
   queues: { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 },
   settings: {
@@ -242,6 +251,7 @@ export function jwtEnvironment(config: StageConfig): Record<string, string> {
     JWT_ISSUER: config.auth.issuer,
     JWT_AUDIENCE: config.auth.audience,
     JWT_JWKS_URL: config.auth.jwksUrl,
+    JWT_MAX_LIFETIME_SECONDS: String(config.auth.maxTokenLifetimeSeconds),
   };
 }
 

@@ -105,6 +105,7 @@ describe('environment contract', () => {
       JWT_ISSUER: presets.dev.auth.issuer,
       JWT_AUDIENCE: presets.dev.auth.audience,
       JWT_JWKS_URL: presets.dev.auth.jwksUrl,
+      JWT_MAX_LIFETIME_SECONDS: '86400',
     });
   });
 });
