@@ -54,6 +54,11 @@ export const StageConfigSchema = v.object({
   }),
   settings: v.object({
     startingMinutes: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    /**
+     * visits: scrypt cost of new password hashes as log2(N), r=8, p=1. 17 (OWASP's minimum, 128 MiB) in
+     * every deployed preset; the local preset uses 14 so tests that register many users stay fast.
+     */
+    passwordScryptLog2N: v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(20)),
     reportIntervalMinutes: PositiveInt,
     /**
      * tasks (SPEC §2): every webhook must be signed. A secret that cannot be read is then 503, never an
@@ -99,6 +104,7 @@ const dev: StageConfig = {
   queues: { maxReceiveCount: 5, retryBackoffSeconds: 30 },
   settings: {
     startingMinutes: 120,
+    passwordScryptLog2N: 17,
     reportIntervalMinutes: 60,
     webhookSignatureRequired: false,
     provider1Url: 'https://provider1.dev.example.com/sms',
@@ -151,6 +157,7 @@ const local: StageConfig = {
   queues: { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 },
   settings: {
     ...dev.settings,
+    passwordScryptLog2N: 14,
     reportIntervalMinutes: 1,
     provider1Url: 'http://127.0.0.1:3000/__local/providers/provider1/sms',
     provider2Url: 'http://127.0.0.1:3000/__local/providers/provider2/sms',
@@ -219,6 +226,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
   const s = config.settings;
   return {
     STARTING_MINUTES: String(s.startingMinutes),
+    PASSWORD_SCRYPT_LOG2N: String(s.passwordScryptLog2N),
     REPORT_INTERVAL_MINUTES: String(s.reportIntervalMinutes),
     WEBHOOK_SIGNATURE_REQUIRED: String(s.webhookSignatureRequired),
     PROVIDER1_URL: s.provider1Url,

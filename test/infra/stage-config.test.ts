@@ -81,6 +81,7 @@ describe('environment contract', () => {
   it('produces the stage settings as strings, in one place', () => {
     expect(settingsEnvironment(stageConfig('local'), 'http://127.0.0.1:3000')).toEqual({
       STARTING_MINUTES: '120',
+      PASSWORD_SCRYPT_LOG2N: '14',
       REPORT_INTERVAL_MINUTES: '1',
       WEBHOOK_SIGNATURE_REQUIRED: 'false',
       PROVIDER1_URL: presets.local.settings.provider1Url,
