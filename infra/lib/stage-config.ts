@@ -34,7 +34,41 @@ export const StageConfigSchema = v.object({
   logRetentionDays: v.picklist(LOG_RETENTION_DAYS),
   logLevel: v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']),
   alarmEmail: v.optional(v.pipe(v.string(), v.email())),
-  api: v.object({ throttlingRateLimit: PositiveInt, throttlingBurstLimit: PositiveInt }),
+  api: v.object({
+    throttlingRateLimit: PositiveInt,
+    throttlingBurstLimit: PositiveInt,
+    /**
+     * Edge protection: per-route throttles (HTTP API stage RouteSettings) for expensive routes, keyed by
+     * route key (`POST /api/auth/session`). They cap what the whole world may send to that route (not per
+     * client), so a flood of logins cannot take the stage's shared bucket or the account's Lambda
+     * concurrency from every other route. A key naming no route fails the synth.
+     */
+    routeThrottles: v.optional(
+      v.record(
+        v.pipe(
+          v.string(),
+          v.regex(/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/, 'a route key such as "POST /path"'),
+        ),
+        v.object({ rateLimit: PositiveInt, burstLimit: PositiveInt }),
+      ),
+    ),
+  }),
+  /**
+   * Edge protection in front of the HTTP API (which cannot take a WAF web ACL itself): a CloudFront
+   * distribution, with a WAF web ACL holding a rate-based rule per client IP. Off by default.
+   */
+  edge: v.object({
+    cloudFront: v.boolean(),
+    /** Requests one IP may make in any 5 minutes before WAF blocks it (WAF's floor is 10). */
+    wafRateLimitPer5Minutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10))),
+    /**
+     * An existing CLOUDFRONT-scope web ACL (it lives in us-east-1) to attach instead of creating one; needed
+     * when the stack is in another region.
+     */
+    webAclArn: v.optional(
+      v.pipe(v.string(), v.regex(/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\//)),
+    ),
+  }),
   auth: v.object({
     issuer: Url,
     audience: v.pipe(v.string(), v.minLength(1)),
@@ -94,7 +128,15 @@ const dev: StageConfig = {
   deletionProtection: false,
   logRetentionDays: 14,
   logLevel: 'DEBUG',
-  api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+  api: {
+    throttlingRateLimit: 50,
+    throttlingBurstLimit: 100,
+    routeThrottles: {
+      'POST /api/auth/session': { rateLimit: 10, burstLimit: 20 },
+      'POST /api/auth/registration': { rateLimit: 5, burstLimit: 10 },
+    },
+  },
+  edge: { cloudFront: false },
   auth: {
     issuer: 'https://auth.dev.example.com/',
     audience: 'https://api.dev.example.com',
@@ -125,7 +167,15 @@ const prod: StageConfig = {
   deletionProtection: true,
   logRetentionDays: 90,
   logLevel: 'INFO',
-  api: { throttlingRateLimit: 500, throttlingBurstLimit: 1000 },
+  api: {
+    throttlingRateLimit: 500,
+    throttlingBurstLimit: 1000,
+    // scrypt at 2^17 costs ~1.3 s of a 1 GB Lambda per login (README Decisions): 50/s is ~65 busy instances.
+    routeThrottles: {
+      'POST /api/auth/session': { rateLimit: 50, burstLimit: 100 },
+      'POST /api/auth/registration': { rateLimit: 20, burstLimit: 40 },
+    },
+  },
   auth: {
     issuer: 'https://auth.example.com/',
     audience: 'https://api.example.com',
@@ -172,8 +222,9 @@ export type PresetName = keyof typeof presets;
 
 /** Section-wise overrides (e.g. an alarm email or account from CDK context). */
 export type StageOverrides = Partial<
-  Omit<StageConfig, 'api' | 'auth' | 'queues' | 'settings' | 'functions'> & {
+  Omit<StageConfig, 'api' | 'edge' | 'auth' | 'queues' | 'settings' | 'functions'> & {
     api: Partial<StageConfig['api']>;
+    edge: Partial<StageConfig['edge']>;
     auth: Partial<StageConfig['auth']>;
     queues: Partial<StageConfig['queues']>;
     settings: Partial<StageConfig['settings']>;
@@ -196,6 +247,7 @@ export function stageConfig(name: string, overrides: StageOverrides = {}): Stage
     ...overrides,
     name,
     api: { ...base.api, ...overrides.api },
+    edge: { ...base.edge, ...overrides.edge },
     auth: { ...base.auth, ...overrides.auth },
     queues: { ...base.queues, ...overrides.queues },
     settings: { ...base.settings, ...overrides.settings },
