@@ -8,5 +8,9 @@ const queue = sqsMessageQueue(config.QUEUE_URL_DISPATCH_SEND);
 
 export const handler = httpHandler(sendMessage, async ({ body, principal }) => ({
   status: 202,
-  body: await Dispatch.submitMessage(body, { queue, createdBy: principal?.subject }),
+  body: await Dispatch.submitMessage(body, {
+    queue,
+    createdBy: principal?.subject,
+    allowedCountries: config.SMS_ALLOWED_COUNTRIES,
+  }),
 }));

@@ -10,10 +10,8 @@ export const handler = httpHandler(
     body: { status: 'accepted', ...(await Tasks.applyWebhookEvent(body)) },
   }),
   {
-    // No secret configured for the stage (setting unset, parameter absent or empty): unsigned.
     verifySigned: async (event) => {
-      const name = webhookConfig().PARAM_TASKS_WEBHOOK_SECRET;
-      const secret = name ? await readOptionalParameter(name) : undefined;
+      const secret = await Signature.webhookSecret(webhookConfig(), readOptionalParameter);
       if (secret) Signature.verifySignature(secret, event);
     },
   },

@@ -1,9 +1,15 @@
 import { httpHandler } from '@svc/platform';
 import { Accounts, register, visitsRuntime } from '@svc/visits';
 
-const { config, tokens } = visitsRuntime();
+const { config, tokens, passwordCost } = visitsRuntime();
 
 export const handler = httpHandler(register, async ({ body }) => ({
   status: 201,
-  body: { data: await Accounts.register(body, { tokens, startingMinutes: config.STARTING_MINUTES }) },
+  body: {
+    data: await Accounts.register(body, {
+      tokens,
+      startingMinutes: config.STARTING_MINUTES,
+      passwordCost,
+    }),
+  },
 }));

@@ -19,11 +19,6 @@ export function acknowledgeNagFindings(stack: ServicesStack): void {
 
   ack(
     stack,
-    `AwsSolutions-IAM5[Resource::${arnOf(platform.table)}/index/*]`,
-    'Queries on the GSIs of the one table: index ARNs exist only as <table>/index/<name>.',
-  );
-  ack(
-    stack,
     `AwsSolutions-IAM5[Resource::${nagString(anyKmsKeyArn(stack))}]`,
     'The aws/ssm key id is unknown at synth; Decrypt is limited by kms:ViaService=ssm and the PARAMETER_ARN encryption context.',
   );

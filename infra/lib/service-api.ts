@@ -1,10 +1,11 @@
-import type {
-  Access,
-  DefaultRoute,
-  HttpRoute,
-  QueueConsumer,
-  ScheduledJob,
-  ServiceDefinition,
+import {
+  type Access,
+  type DefaultRoute,
+  type HttpRoute,
+  type QueueConsumer,
+  type ScheduledJob,
+  type ServiceDefinition,
+  tableKeyPrefixes,
 } from '@svc/platform/routes';
 import { CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { HttpRoute as ApiRoute, HttpMethod, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -248,6 +249,7 @@ export class ServiceApi extends Construct {
       summary: string;
       timeoutSeconds?: number;
       access: Access;
+      idempotent?: boolean;
     },
     extraEnvironment: Record<string, string> = {},
     deadLetterQueue?: sqs.IQueue,
@@ -262,7 +264,10 @@ export class ServiceApi extends Construct {
       environment: { ...settingsEnvironment(this.stage, this.platform.apiUrl), ...extraEnvironment },
       ...(deadLetterQueue ? { deadLetterQueue } : {}),
     });
-    fn.grantAccess(entry.access, this.accessTargets(entry.access));
+    fn.grantAccess(entry.access, {
+      ...this.accessTargets(entry.access),
+      tableKeys: tableKeyPrefixes(this.service.name, entry),
+    });
     this.functions.set(entry.functionName, fn);
     this.alarmOnFunction(fn);
     return fn;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Access } from '@svc/platform/routes';
+import { TABLE } from '@svc/platform/table';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +17,18 @@ import {
   queueUrlVariable,
   type StageConfig,
 } from './stage-config.js';
+
+/** What `access.table: 'read'` allows on the function's own items (TransactGetItems needs GetItem only). */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+/** `'write'`: reads plus item writes; TransactWriteItems needs the action of each of its parts. */
+export const TABLE_WRITE_ACTIONS = [
+  ...TABLE_READ_ACTIONS,
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];
 
 /** Every KMS key of the stack's account and region: the aws/ssm key's id is not known at synth. */
 export const anyKmsKeyArn = (stack: Stack) =>
@@ -55,6 +68,8 @@ export interface ServiceFunctionProps {
 /** What `grantAccess` may bind a function to. Missing targets fail the synth with the function's name. */
 export interface AccessTargets {
   table?: ITable;
+  /** Partition-key prefixes the function may touch (`tableKeyPrefixes` of its route-table entry). */
+  tableKeys?: readonly string[];
   /** Logical queue name → queue. */
   queues?: ReadonlyMap<string, IQueue>;
   bucket?: IBucket;
@@ -149,9 +164,29 @@ export class ServiceFunction extends NodejsFunction {
 
     if (access.table) {
       const table = targets.table ?? fail('table');
+      const prefixes = targets.tableKeys ?? [];
+      if (prefixes.length === 0) fail('table with no key prefixes (tableKeys)');
       this.addEnvironment('TABLE_NAME', table.tableName);
-      if (access.table === 'write') table.grantReadWriteData(this);
-      else table.grantReadData(this);
+      // Only its own items: every key the request names (table or index partition key) must start with one
+      // of its prefixes. ForAllValues is vacuously true for a request without keys (Scan), so Scan is
+      // never granted, nor DescribeTable, PartiQL or streams.
+      const ownKeys = {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+      };
+      this.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: access.table === 'write' ? TABLE_WRITE_ACTIONS : TABLE_READ_ACTIONS,
+          resources: [table.tableArn],
+          conditions: ownKeys,
+        }),
+      );
+      this.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: TABLE.globalIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+          conditions: ownKeys,
+        }),
+      );
     }
 
     for (const name of access.sendsTo ?? []) {

@@ -2,6 +2,7 @@ import type { ServiceDefinition } from '@svc/platform/routes';
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { OpsDashboard } from './dashboard.js';
+import { applyRouteThrottles, EdgeProtection } from './edge.js';
 import { Platform } from './platform.js';
 import { ServiceApi } from './service-api.js';
 import type { StageConfig } from './stage-config.js';
@@ -19,6 +20,8 @@ export class ServicesStack extends Stack {
   readonly platform: Platform;
   readonly serviceApis = new Map<string, ServiceApi>();
   readonly dashboard: OpsDashboard;
+  /** CloudFront (+ WAF) in front of the API when the stage turns it on (`edge.cloudFront`). */
+  readonly edge?: EdgeProtection;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -34,6 +37,12 @@ export class ServicesStack extends Stack {
         new ServiceApi(this, pascalCase(service.name), { platform: this.platform, service }),
       );
     }
+    applyRouteThrottles(
+      this.platform,
+      services,
+      new Map([...this.serviceApis.values()].flatMap((api) => [...api.routes])),
+    );
+    if (stage.edge.cloudFront) this.edge = new EdgeProtection(this, 'Edge', { platform: this.platform });
     // Last, so it sees every function, queue and DLQ the services created.
     this.dashboard = new OpsDashboard(this, 'Dashboard', {
       platform: this.platform,

@@ -36,8 +36,48 @@ export const StageConfigSchema = v.object({
   logRetentionDays: v.picklist(LOG_RETENTION_DAYS),
   logLevel: v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']),
   alarmEmail: v.optional(v.pipe(v.string(), v.email())),
-  api: v.object({ throttlingRateLimit: PositiveInt, throttlingBurstLimit: PositiveInt }),
-  auth: v.object({ issuer: Url, audience: v.pipe(v.string(), v.minLength(1)), jwksUrl: Url }),
+  api: v.object({
+    throttlingRateLimit: PositiveInt,
+    throttlingBurstLimit: PositiveInt,
+    /**
+     * Edge protection: per-route throttles (HTTP API stage RouteSettings) for expensive routes, keyed by
+     * route key (`POST /api/auth/session`). They cap what the whole world may send to that route (not per
+     * client), so a flood of logins cannot take the stage's shared bucket or the account's Lambda
+     * concurrency from every other route. A key naming no route fails the synth.
+     */
+    routeThrottles: v.optional(
+      v.record(
+        v.pipe(
+          v.string(),
+          v.regex(/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/, 'a route key such as "POST /path"'),
+        ),
+        v.object({ rateLimit: PositiveInt, burstLimit: PositiveInt }),
+      ),
+    ),
+  }),
+  /**
+   * Edge protection in front of the HTTP API (which cannot take a WAF web ACL itself): a CloudFront
+   * distribution, with a WAF web ACL holding a rate-based rule per client IP. Off by default.
+   */
+  edge: v.object({
+    cloudFront: v.boolean(),
+    /** Requests one IP may make in any 5 minutes before WAF blocks it (WAF's floor is 10). */
+    wafRateLimitPer5Minutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10))),
+    /**
+     * An existing CLOUDFRONT-scope web ACL (it lives in us-east-1) to attach instead of creating one; needed
+     * when the stack is in another region.
+     */
+    webAclArn: v.optional(
+      v.pipe(v.string(), v.regex(/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\//)),
+    ),
+  }),
+  auth: v.object({
+    issuer: Url,
+    audience: v.pipe(v.string(), v.minLength(1)),
+    jwksUrl: Url,
+    /** Longest JWT lifetime (`exp − iat`, seconds) accepted from the issuer; longer-lived tokens are 401. */
+    maxTokenLifetimeSeconds: v.pipe(PositiveInt, v.maxValue(31 * 86_400)),
+  }),
   queues: v.object({
     /** Locally: how soon a failed message is visible again. In AWS the stack raises it to ≥ 6 × the consumer timeout. */
     visibilityTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(43_200))),
@@ -57,7 +97,17 @@ export const StageConfigSchema = v.object({
   }),
   settings: v.object({
     startingMinutes: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    /**
+     * visits: scrypt cost of new password hashes as log2(N), r=8, p=1. 17 (OWASP's minimum, 128 MiB) in
+     * every deployed preset; the local preset uses 14 so tests that register many users stay fast.
+     */
+    passwordScryptLog2N: v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(20)),
     reportIntervalMinutes: PositiveInt,
+    /**
+     * tasks (SPEC §2): every webhook must be signed. A secret that cannot be read is then 503, never an
+     * unsigned delivery accepted; off, a stage without a secret takes unsigned webhooks.
+     */
+    webhookSignatureRequired: v.boolean(),
     provider1Url: Url,
     provider2Url: Url,
     providerWeights: v.pipe(
@@ -65,6 +115,11 @@ export const StageConfigSchema = v.object({
       v.check((w) => Object.values(w).some((n) => n > 0), 'at least one provider needs a weight above 0'),
     ),
     providerTimeoutMs: PositiveInt,
+    /** dispatch: ISO 3166-1 alpha-2 countries SMS may go to (SPEC §5); any other destination is 422. */
+    smsAllowedCountries: v.pipe(
+      v.array(v.pipe(v.string(), v.regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as "US"'))),
+      v.minLength(1, 'at least one destination country'),
+    ),
     emailFrom: v.pipe(v.string(), v.email()),
   }),
   functions: v.object({
@@ -82,11 +137,20 @@ const dev: StageConfig = {
   deletionProtection: false,
   logRetentionDays: 14,
   logLevel: 'DEBUG',
-  api: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+  api: {
+    throttlingRateLimit: 50,
+    throttlingBurstLimit: 100,
+    routeThrottles: {
+      'POST /api/auth/session': { rateLimit: 10, burstLimit: 20 },
+      'POST /api/auth/registration': { rateLimit: 5, burstLimit: 10 },
+    },
+  },
+  edge: { cloudFront: false },
   auth: {
     issuer: 'https://auth.dev.example.com/',
     audience: 'https://api.dev.example.com',
     jwksUrl: 'https://auth.dev.example.com/.well-known/jwks.json',
+    maxTokenLifetimeSeconds: 86_400,
   },
   queues: {
     maxReceiveCount: 5,
@@ -97,11 +161,14 @@ const dev: StageConfig = {
   },
   settings: {
     startingMinutes: 120,
+    passwordScryptLog2N: 17,
     reportIntervalMinutes: 60,
+    webhookSignatureRequired: false,
     provider1Url: 'https://provider1.dev.example.com/sms',
     provider2Url: 'https://provider2.dev.example.com/sms',
     providerWeights: { provider1: 30, provider2: 70 },
     providerTimeoutMs: 3000,
+    smsAllowedCountries: ['US', 'CA'],
     emailFrom: 'no-reply@dev.example.com',
   },
   functions: { memoryMb: 512, timeoutSeconds: 10 },
@@ -115,11 +182,20 @@ const prod: StageConfig = {
   deletionProtection: true,
   logRetentionDays: 90,
   logLevel: 'INFO',
-  api: { throttlingRateLimit: 500, throttlingBurstLimit: 1000 },
+  api: {
+    throttlingRateLimit: 500,
+    throttlingBurstLimit: 1000,
+    // scrypt at 2^17 costs ~1.3 s of a 1 GB Lambda per login (README Decisions): 50/s is ~65 busy instances.
+    routeThrottles: {
+      'POST /api/auth/session': { rateLimit: 50, burstLimit: 100 },
+      'POST /api/auth/registration': { rateLimit: 20, burstLimit: 40 },
+    },
+  },
   auth: {
     issuer: 'https://auth.example.com/',
     audience: 'https://api.example.com',
     jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
+    maxTokenLifetimeSeconds: 86_400,
   },
   queues: {
     maxReceiveCount: 8,
@@ -129,6 +205,7 @@ const prod: StageConfig = {
   },
   settings: {
     ...dev.settings,
+    webhookSignatureRequired: true,
     provider1Url: 'https://provider1.example.com/sms',
     provider2Url: 'https://provider2.example.com/sms',
     emailFrom: 'no-reply@example.com',
@@ -145,6 +222,7 @@ const local: StageConfig = {
     issuer: 'http://127.0.0.1:3000/__local',
     audience: 'svc-local',
     jwksUrl: 'http://127.0.0.1:3000/__local/jwks.json',
+    maxTokenLifetimeSeconds: 86_400,
   },
   queues: {
     visibilityTimeoutSeconds: 2,
@@ -154,6 +232,7 @@ const local: StageConfig = {
   },
   settings: {
     ...dev.settings,
+    passwordScryptLog2N: 14,
     reportIntervalMinutes: 1,
     provider1Url: 'http://127.0.0.1:3000/__local/providers/provider1/sms',
     provider2Url: 'http://127.0.0.1:3000/__local/providers/provider2/sms',
@@ -168,8 +247,9 @@ export type PresetName = keyof typeof presets;
 
 /** Section-wise overrides (e.g. an alarm email or account from CDK context). */
 export type StageOverrides = Partial<
-  Omit<StageConfig, 'api' | 'auth' | 'queues' | 'settings' | 'functions'> & {
+  Omit<StageConfig, 'api' | 'edge' | 'auth' | 'queues' | 'settings' | 'functions'> & {
     api: Partial<StageConfig['api']>;
+    edge: Partial<StageConfig['edge']>;
     auth: Partial<StageConfig['auth']>;
     queues: Partial<StageConfig['queues']>;
     settings: Partial<StageConfig['settings']>;
@@ -192,6 +272,7 @@ export function stageConfig(name: string, overrides: StageOverrides = {}): Stage
     ...overrides,
     name,
     api: { ...base.api, ...overrides.api },
+    edge: { ...base.edge, ...overrides.edge },
     auth: { ...base.auth, ...overrides.auth },
     queues: { ...base.queues, ...overrides.queues },
     settings: { ...base.settings, ...overrides.settings },
@@ -222,11 +303,14 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
   const s = config.settings;
   return {
     STARTING_MINUTES: String(s.startingMinutes),
+    PASSWORD_SCRYPT_LOG2N: String(s.passwordScryptLog2N),
     REPORT_INTERVAL_MINUTES: String(s.reportIntervalMinutes),
+    WEBHOOK_SIGNATURE_REQUIRED: String(s.webhookSignatureRequired),
     PROVIDER1_URL: s.provider1Url,
     PROVIDER2_URL: s.provider2Url,
     PROVIDER_WEIGHTS: formatProviderWeights(s.providerWeights),
     PROVIDER_TIMEOUT_MS: String(s.providerTimeoutMs),
+    SMS_ALLOWED_COUNTRIES: s.smsAllowedCountries.join(','),
     CALLBACK_BASE_URL: callbackBaseUrl,
     EMAIL_FROM: s.emailFrom,
     SQS_MAX_RECEIVE_COUNT: String(config.queues.maxReceiveCount),
@@ -251,6 +335,7 @@ export function jwtEnvironment(config: StageConfig): Record<string, string> {
     JWT_ISSUER: config.auth.issuer,
     JWT_AUDIENCE: config.auth.audience,
     JWT_JWKS_URL: config.auth.jwksUrl,
+    JWT_MAX_LIFETIME_SECONDS: String(config.auth.maxTokenLifetimeSeconds),
   };
 }
 

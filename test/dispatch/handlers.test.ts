@@ -186,6 +186,18 @@ describe('POST /messages', () => {
     expect((await list({ to_number: body.to_number })).body.data).toHaveLength(1);
   });
 
+  it.each([
+    ['+1 900 555 0199', 'premium-rate numbers are not accepted'],
+    ['+44 909 879 0000', 'destination country not enabled'],
+    ['+44 20 7183 8750', 'destination country not enabled'],
+    ['+1 876 555 1234', 'destination country not enabled'],
+  ])('refuses %s with 422 under to_number (%s) and queues nothing', async (to_number, reason) => {
+    const res = await post({ to_number, message: 'win a prize' });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ status: 422, errors: { to_number: [reason] } });
+    expect(queuedJobs()).toEqual([]);
+  });
+
   it('answers 503 when the queue refuses, keeping the message marked failed (never sent)', async () => {
     sqs.on(SendMessageCommand).rejects(new Error('queue down'));
     const to_number = uniqueNumber();

@@ -66,6 +66,12 @@ describe('stage config', () => {
         settings: { ...presets.dev.settings, providerWeights: { provider1: 0 } },
       }),
     ).toThrow(/providerWeights/);
+    expect(() => stageConfig('dev', { settings: { smsAllowedCountries: ['usa'] } })).toThrow(
+      /smsAllowedCountries/,
+    );
+    expect(() => stageConfig('dev', { settings: { smsAllowedCountries: [] } })).toThrow(
+      /smsAllowedCountries/,
+    );
     expect(() => stageConfig('Prod')).toThrow(/stage names/);
     expect(() => stageConfig('a-very-long-stage-name-for-aws')).toThrow(/stage names/);
   });
@@ -75,11 +81,14 @@ describe('environment contract', () => {
   it('produces the stage settings as strings, in one place', () => {
     expect(settingsEnvironment(stageConfig('local'), 'http://127.0.0.1:3000')).toEqual({
       STARTING_MINUTES: '120',
+      PASSWORD_SCRYPT_LOG2N: '14',
       REPORT_INTERVAL_MINUTES: '1',
+      WEBHOOK_SIGNATURE_REQUIRED: 'false',
       PROVIDER1_URL: presets.local.settings.provider1Url,
       PROVIDER2_URL: presets.local.settings.provider2Url,
       PROVIDER_WEIGHTS: 'provider1:30,provider2:70',
       PROVIDER_TIMEOUT_MS: '1000',
+      SMS_ALLOWED_COUNTRIES: 'US,CA',
       CALLBACK_BASE_URL: 'http://127.0.0.1:3000',
       EMAIL_FROM: presets.local.settings.emailFrom,
       SQS_MAX_RECEIVE_COUNT: '3',
@@ -97,6 +106,7 @@ describe('environment contract', () => {
       JWT_ISSUER: presets.dev.auth.issuer,
       JWT_AUDIENCE: presets.dev.auth.audience,
       JWT_JWKS_URL: presets.dev.auth.jwksUrl,
+      JWT_MAX_LIFETIME_SECONDS: '86400',
     });
   });
 });

@@ -220,6 +220,28 @@ const credentialAttacks: Attack[] = [
     authorization: (r) => bearer(issuer.sign(issuer.claims({ scope: scopeString(r), exp: undefined }))),
   },
   {
+    // Signed by the stage's own issuer and unexpired, but valid for a century: a leak would never end.
+    name: 'a 100-year lifetime (exp − iat over the stage maximum)',
+    authorization: async (r) =>
+      bearer(await issuer.sign(issuer.claims({ scope: scopeString(r), exp: now() + 100 * 365 * 86_400 }))),
+  },
+  {
+    name: 'a lifetime one second over the stage maximum of a day',
+    authorization: async (r) =>
+      bearer(
+        await issuer.sign(issuer.claims({ scope: scopeString(r), iat: now() - 60, exp: now() + 86_341 })),
+      ),
+  },
+  {
+    name: 'no iat and an exp in 100 years',
+    authorization: async (r) =>
+      bearer(
+        await issuer.sign(
+          issuer.claims({ scope: scopeString(r), iat: undefined, exp: now() + 100 * 365 * 86_400 }),
+        ),
+      ),
+  },
+  {
     name: 'not yet valid (nbf in an hour)',
     authorization: async (r) =>
       bearer(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RESPONSE_BUDGET_BYTES } from '@svc/platform';
 import { Accounts, Visits } from '@svc/visits';
 import { describe, expect, it } from 'vitest';
-import { futureDate, newUser, tokens, uniqueEmail, visitInput } from './support/accounts.js';
+import { futureDate, newUser, passwordCost, tokens, uniqueEmail, visitInput } from './support/accounts.js';
 
 /** `count` visits on consecutive days, each the largest the schema allows: 50 tasks of 2,200 three-byte characters, about 330 KB stored. */
 async function largestVisits(memberId: string, count: number): Promise<string[]> {
@@ -179,7 +179,7 @@ describe('accounts', () => {
       variants.map((email) =>
         Accounts.register(
           { email, password: 'long enough password', first_name: 'A', last_name: 'B' },
-          { tokens, startingMinutes: 120 },
+          { tokens, startingMinutes: 120, passwordCost },
         ),
       ),
     );
@@ -190,7 +190,10 @@ describe('accounts', () => {
       expect(r.reason).toMatchObject({ kind: 'conflict', fields: { email: ['has already been taken'] } });
     // Logging in works with any casing of the address.
     await expect(
-      Accounts.startSession({ email: base.toUpperCase(), password: 'long enough password' }, { tokens }),
+      Accounts.startSession(
+        { email: base.toUpperCase(), password: 'long enough password' },
+        { tokens, passwordCost },
+      ),
     ).resolves.toMatchObject({ access_token: expect.any(String) });
   });
 
@@ -198,11 +201,11 @@ describe('accounts', () => {
     const user = await newUser();
     const wrongPassword = Accounts.startSession(
       { email: user.email, password: 'not the password' },
-      { tokens },
+      { tokens, passwordCost },
     );
     const wrongEmail = Accounts.startSession(
       { email: uniqueEmail(), password: 'correct horse battery' },
-      { tokens },
+      { tokens, passwordCost },
     );
     const [a, b] = await Promise.allSettled([wrongPassword, wrongEmail]);
     expect(a).toMatchObject({ status: 'rejected', reason: { kind: 'unauthenticated' } });

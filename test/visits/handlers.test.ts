@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { visitsDb } from '@svc/visits/entities';
+import { hashPassword, scryptCost } from '@svc/visits/passwords';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { futureDate, uniqueEmail, visitInput } from './support/accounts.js';
@@ -126,6 +128,24 @@ describe('POST /api/auth/session', () => {
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.data.access_token).sub).toBe(user.id);
     expect((await api.me(res.body.data.access_token)).status).toBe(200);
+  });
+
+  it('hashes new passwords at the stage cost and rehashes a weaker stored hash at login', async () => {
+    const user = await signUp();
+    const stored = async () =>
+      (await visitsDb().entities.user.get({ userId: user.id }).go({ consistent: true })).data?.passwordHash;
+    // This runtime's cost (PASSWORD_SCRYPT_LOG2N=14); prod's is 2^17.
+    expect(await stored()).toMatch(/^scrypt\$16384\$8\$1\$/);
+    // A hash made before the cost was raised keeps working, and is replaced by the first right login.
+    const old = await hashPassword('correct horse battery', scryptCost(12));
+    await visitsDb().entities.user.patch({ userId: user.id }).set({ passwordHash: old }).go();
+    expect((await api.session({ email: user.email, password: 'wrong password!' })).status).toBe(401);
+    expect(await stored()).toBe(old);
+    expect((await api.session({ email: user.email, password: 'correct horse battery' })).status).toBe(200);
+    const upgraded = await stored();
+    expect(upgraded).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect((await api.session({ email: user.email, password: 'correct horse battery' })).status).toBe(200);
+    expect(await stored()).toBe(upgraded);
   });
 
   it('answers 401 with one message for a wrong password and an unknown email', async () => {

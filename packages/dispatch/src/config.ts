@@ -1,5 +1,6 @@
 import { intFromEnv, loadConfig } from '@svc/platform';
 import * as v from 'valibot';
+import { DEFAULT_ALLOWED_COUNTRIES } from './phone.js';
 
 const nonEmpty = v.pipe(v.string(), v.minLength(1));
 const positiveInt = (fallback: number) => v.pipe(intFromEnv(fallback), v.minValue(1));
@@ -28,7 +29,18 @@ export function parseWeights(raw: string): { name: string; weight: number }[] {
   return entries;
 }
 
-const ApiEnv = v.object({ QUEUE_URL_DISPATCH_SEND: nonEmpty });
+const COUNTRY = /^[A-Z]{2}$/;
+
+const ApiEnv = v.object({
+  QUEUE_URL_DISPATCH_SEND: nonEmpty,
+  /** ISO 3166-1 alpha-2 codes, comma-separated (`US,CA`): the destinations this stage sends to. */
+  SMS_ALLOWED_COUNTRIES: v.pipe(
+    v.optional(v.string(), DEFAULT_ALLOWED_COUNTRIES.join(',')),
+    v.transform((s) => s.split(',').map((c) => c.trim().toUpperCase())),
+    v.check((codes) => codes.every((c) => COUNTRY.test(c)), 'must list ISO 3166 two-letter country codes'),
+    v.transform((codes): ReadonlySet<string> => new Set(codes)),
+  ),
+});
 export type ApiConfig = v.InferOutput<typeof ApiEnv>;
 
 const CallbackEnv = v.object({ PARAM_DISPATCH_CALLBACK_SECRET: nonEmpty });

@@ -13,6 +13,7 @@ import {
 } from '@svc/platform';
 import { verifyCallbackToken } from './callback-token.js';
 import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
+import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
 import type { MessageQueue } from './queue.js';
 import type {
   AcceptedMessage,
@@ -22,6 +23,8 @@ import type {
   MessageView,
 } from './schemas.js';
 import { countSegments } from './segments.js';
+
+const DEFAULT_COUNTRIES: ReadonlySet<string> = new Set(DEFAULT_ALLOWED_COUNTRIES);
 
 export const SUPPRESSED_MESSAGE = 'was reported invalid by a provider; messages to it are refused';
 
@@ -34,6 +37,8 @@ export interface SubmitOptions {
   queue: MessageQueue;
   /** The caller's token subject, kept for audit. */
   createdBy?: string | undefined;
+  /** Destination countries the stage enables (SMS_ALLOWED_COUNTRIES); SPEC §5's US and CA when absent. */
+  allowedCountries?: ReadonlySet<string>;
   now?: Date;
 }
 
@@ -43,6 +48,9 @@ export interface SubmitOptions {
  * nothing is lost silently and nothing is sent twice.
  */
 export async function submitMessage(input: MessageInput, options: SubmitOptions): Promise<AcceptedMessage> {
+  // Destination policy before the suppression read: both are 422, and this one costs no round trip.
+  const refusal = destinationRefusal(input.to_number, options.allowedCountries ?? DEFAULT_COUNTRIES);
+  if (refusal) throw new ValidationFailed({ to_number: [refusal] });
   if (await isSuppressed(input.to_number)) {
     throw new ValidationFailed({ to_number: [SUPPRESSED_MESSAGE] });
   }

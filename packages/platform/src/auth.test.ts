@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jos
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Authenticator, jwksAuthenticator, requireScopes, scopesOf } from './auth.js';
+import { type Authenticator, jwksAuthenticator, lifetimeExceeds, requireScopes, scopesOf } from './auth.js';
 
 const ISSUER = 'https://issuer.test/';
 const AUDIENCE = 'svc-test';
@@ -31,6 +31,7 @@ beforeAll(async () => {
     issuer: ISSUER,
     audience: AUDIENCE,
     jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+    maxLifetimeSeconds: 3600,
   });
 });
 
@@ -78,6 +79,28 @@ describe('jwksAuthenticator', () => {
   it('rejects expired and not-yet-valid tokens', async () => {
     await rejects(bearer(await token({ expiresIn: Math.floor(Date.now() / 1000) - 60 })));
     await rejects(bearer(await token({ notBefore: Math.floor(Date.now() / 1000) + 3600 })));
+  });
+
+  it('rejects a token living longer than the maximum (exp − iat), whatever iat says', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await rejects(bearer(await token({ expiresIn: '100y' })));
+    await rejects(bearer(await token({ expiresIn: now + 3601 })));
+    // Leaving iat out, or dating it into the future, counts the lifetime from now.
+    await rejects(bearer(await token({ expiresIn: now + 7200, claims: { iat: undefined } })));
+    await rejects(bearer(await token({ expiresIn: now + 7200, claims: { iat: now + 5400 } })));
+    expect((await authenticate(bearer(await token({ expiresIn: now + 3600 })))).subject).toBe('user-1');
+  });
+
+  it.each([
+    ['exactly the maximum', { iat: 1000, exp: 4600 }, false],
+    ['one second over', { iat: 1000, exp: 4601 }, true],
+    ['no iat: from now', { exp: 2000 + 3600 }, false],
+    ['no iat, over from now', { exp: 2000 + 3601 }, true],
+    ['iat in the future: from now', { iat: 5000, exp: 5600 }, false],
+    ['iat in the future, over from now (though exp − iat is 601)', { iat: 5000, exp: 5601 }, true],
+    ['no exp', { iat: 1000 }, true],
+  ])('lifetimeExceeds: %s', (_, claims, expected) => {
+    expect(lifetimeExceeds(claims, 3600, 2000)).toBe(expected);
   });
 
   it('rejects a wrong issuer or audience', async () => {

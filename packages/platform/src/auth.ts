@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import * as v from 'valibot';
-import { loadConfig } from './config.js';
+import { intFromEnv, loadConfig } from './config.js';
 import { Forbidden, NotAuthenticated, ServiceUnavailable } from './errors.js';
 
 export interface Principal {
@@ -52,6 +52,22 @@ export interface JwksSettings {
   issuer: string;
   audience: string;
   jwksUrl: string;
+  /** Longest lifetime (`exp − iat`) accepted; a longer-lived token is 401 however valid it is otherwise. */
+  maxLifetimeSeconds?: number;
+}
+
+/** What a stage accepts when it names no maximum: a day, the longest access token issuers hand out by default. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+
+/**
+ * A token whose lifetime (`exp − iat`) exceeds `maxSeconds`. Without `iat`, or with an `iat` in the future,
+ * the lifetime counts from now, so leaving `iat` out (or forging it forward) cannot stretch a token's
+ * validity past the maximum. A token without a numeric `exp` is too long by definition.
+ */
+export function lifetimeExceeds(payload: JWTPayload, maxSeconds: number, nowSeconds: number): boolean {
+  if (typeof payload.exp !== 'number') return true;
+  const from = typeof payload.iat === 'number' ? Math.min(payload.iat, nowSeconds) : nowSeconds;
+  return payload.exp - from > maxSeconds;
 }
 
 /**
@@ -72,6 +88,7 @@ export function jwksAuthenticator(settings: JwksSettings): Authenticator {
     cooldownDuration: 30_000,
     cacheMaxAge: 600_000,
   });
+  const maxLifetime = settings.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   return async (headers) => {
     const token = bearerToken(headers);
     try {
@@ -84,6 +101,8 @@ export function jwksAuthenticator(settings: JwksSettings): Authenticator {
         clockTolerance: 5,
       });
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new NotAuthenticated();
+      // A 100-year token is a leaked credential forever: refused even though its signature is good.
+      if (lifetimeExceeds(payload, maxLifetime, Math.floor(Date.now() / 1000))) throw new NotAuthenticated();
       return { subject: payload.sub, scopes: scopesOf(payload), claims: payload };
     } catch (error) {
       if (isIdentityProviderOutage(error)) throw new ServiceUnavailable('Identity provider unavailable.');
@@ -98,6 +117,7 @@ const JwtEnv = v.object({
   JWT_ISSUER: v.pipe(v.string(), v.minLength(1)),
   JWT_AUDIENCE: v.pipe(v.string(), v.minLength(1)),
   JWT_JWKS_URL: v.pipe(v.string(), v.url()),
+  JWT_MAX_LIFETIME_SECONDS: v.pipe(intFromEnv(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS), v.minValue(1)),
 });
 
 let stageAuthenticator: Authenticator | undefined;
@@ -110,6 +130,7 @@ export function stageJwtAuthenticator(): Authenticator {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       jwksUrl: env.JWT_JWKS_URL,
+      maxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS,
     });
   }
   return stageAuthenticator;

@@ -221,6 +221,7 @@ export function httpHandler<R extends RequestSchemas>(
 
     validateIdempotencyKey(key);
     const caller = state.principal?.subject ?? event.headers['x-user-id'] ?? 'anonymous';
+    // Starts with the route's own name: IAM lets each function reach only `$idem#<FunctionName>#…`.
     const scopedKey = `${route.functionName}#${caller}#${key}`;
     const fingerprint = fingerprintOf([event.rawPath, event.body]);
     const started = await idempotency.start(scopedKey, fingerprint);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, isConditionFailure } from './dynamo.js';
 import { BadRequest, Conflict, ValidationFailed } from './errors.js';
+import { IDEMPOTENCY_KEY_PREFIX } from './table.js';
 
 /** What was answered the first time, replayed for a repeat with the same key and body. */
 export interface StoredResponse {
@@ -50,7 +51,7 @@ export function validateIdempotencyKey(key: string): void {
 }
 
 export function dynamoIdempotencyStore(now: () => number = Date.now): IdempotencyStore {
-  const keyOf = (key: string) => ({ pk: `$idem#${key}`, sk: '$idem' });
+  const keyOf = (key: string) => ({ pk: `${IDEMPOTENCY_KEY_PREFIX}${key}`, sk: '$idem' });
   return {
     async start(key, fingerprint) {
       const { client, table } = dynamo();

@@ -2,6 +2,16 @@ import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { ServiceUnavailable } from './errors.js';
 
 /**
+ * The caller's answer never names the parameter (its path tells an attacker the stage's layout); the
+ * name travels in the error's cause, which the request log prints.
+ */
+const UNREADABLE = 'A required setting could not be read; retry later.';
+const MISSING = 'A required setting is missing; retry later.';
+
+const unavailable = (message: string, detail: string, cause?: unknown) =>
+  new ServiceUnavailable(message, 5, { cause: new Error(detail, cause === undefined ? {} : { cause }) });
+
+/**
  * Reads an SSM parameter (SecureStrings decrypted) through Powertools' cache, so a warm container
  * asks SSM at most once per `maxAgeSeconds`. `name` is the full parameter name from a PARAM_* setting.
  */
@@ -10,9 +20,9 @@ export async function readParameter(name: string, maxAgeSeconds = 60): Promise<s
   try {
     value = await getParameter(name, { decrypt: true, maxAge: maxAgeSeconds });
   } catch (error) {
-    throw new ServiceUnavailable(`Configuration ${name} could not be read.`, 5, { cause: error });
+    throw unavailable(UNREADABLE, `SSM parameter ${name} could not be read`, error);
   }
-  if (value === undefined) throw new ServiceUnavailable(`Configuration ${name} is missing.`, 5);
+  if (!value) throw unavailable(MISSING, `SSM parameter ${name} is empty`);
   return value;
 }
 
@@ -25,7 +35,7 @@ export async function readOptionalParameter(name: string, maxAgeSeconds = 60): P
     if ((error as { name?: string })?.name === 'ParameterNotFound' || hasCause(error, 'ParameterNotFound')) {
       return undefined;
     }
-    throw new ServiceUnavailable(`Configuration ${name} could not be read.`, 5, { cause: error });
+    throw unavailable(UNREADABLE, `SSM parameter ${name} could not be read`, error);
   }
 }
 

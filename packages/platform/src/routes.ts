@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import { idempotencyKeyPrefix, serviceKeyPrefix } from './table.js';
 
 /**
  * Route tables are the single source of truth for every HTTP endpoint: the CDK app creates one
@@ -19,7 +20,18 @@ export type RouteAuth =
 
 /** What a function touches, so infrastructure grants exactly that (least privilege). */
 export interface Access {
+  /**
+   * read: GetItem, BatchGetItem, Query; write adds PutItem, UpdateItem, DeleteItem, BatchWriteItem and
+   * ConditionCheckItem (transactions). Never Scan. Only items whose partition key (in the table or an index)
+   * starts with one of `tableKeyPrefixes` (its service's `$<service>#`, its own idempotency records, and
+   * `tableKeys`).
+   */
   table?: 'read' | 'write';
+  /**
+   * Partition-key prefixes the function needs beyond its own service's, e.g. a shared rate-limit prefix
+   * (`$rate#login#`): one declaration here and both IAM and the local check allow it.
+   */
+  tableKeys?: readonly string[];
   /** Logical queue names the function sends to. */
   sendsTo?: readonly string[];
   /** Logical SSM parameter names the function reads. */
@@ -107,4 +119,20 @@ export interface ServiceDefinition {
   schedules?: readonly ScheduledJob[];
   /** Logical queue names the service owns. */
   queues?: readonly string[];
+}
+
+/**
+ * Every partition-key prefix a function may touch: its service's ElectroDB prefix, its own Idempotency-Key
+ * records when the route honours the header, and whatever `access.tableKeys` adds. IAM grants exactly these
+ * (`dynamodb:LeadingKeys`), so the public stats functions cannot read visits' password hashes.
+ */
+export function tableKeyPrefixes(
+  service: string,
+  entry: { functionName: string; access: Access; idempotent?: boolean },
+): string[] {
+  if (!entry.access.table) return [];
+  const prefixes = [serviceKeyPrefix(service)];
+  if (entry.idempotent) prefixes.push(idempotencyKeyPrefix(entry.functionName));
+  prefixes.push(...(entry.access.tableKeys ?? []));
+  return [...new Set(prefixes)];
 }

@@ -15,3 +15,14 @@ export const TABLE = {
 } as const;
 
 export type GlobalIndexName = (typeof TABLE.globalIndexes)[number]['indexName'];
+
+/**
+ * Partition-key prefixes: every item's `pk` (and every index's partition key) starts with one of these, so
+ * IAM can confine a function to its own items (`dynamodb:LeadingKeys`). ElectroDB writes `$<service>#…`
+ * for every entity of a service (model.service), in the table and in each index.
+ */
+export const serviceKeyPrefix = (service: string) => `$${service}#`;
+
+/** Idempotency records (`$idem#<FunctionName>#<caller>#<key>`), so each route reaches only its own. */
+export const IDEMPOTENCY_KEY_PREFIX = '$idem#';
+export const idempotencyKeyPrefix = (functionName: string) => `${IDEMPOTENCY_KEY_PREFIX}${functionName}#`;

@@ -6,6 +6,11 @@ const nonEmpty = v.pipe(v.string(), v.minLength(1));
 const WebhookEnv = v.object({
   /** Full SSM name of the webhook secret; unset, or a parameter that is absent/empty, means unsigned. */
   PARAM_TASKS_WEBHOOK_SECRET: v.optional(v.string(), ''),
+  /** `true` (the prod preset): a secret is required, and one that cannot be read is 503, never unsigned. */
+  WEBHOOK_SIGNATURE_REQUIRED: v.pipe(
+    v.optional(v.picklist(['true', 'false']), 'false'),
+    v.transform((s) => s === 'true'),
+  ),
 });
 
 const PlannerEnv = v.object({

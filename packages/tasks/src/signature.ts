@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { NotAuthenticated } from '@svc/platform';
+import { NotAuthenticated, ServiceUnavailable } from '@svc/platform';
 
 /** How far `X-Webhook-Timestamp` may be from our clock, either way. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -12,6 +12,44 @@ export interface SignedRequest {
   /** The body exactly as received (API Gateway may deliver it base64-encoded). */
   body?: string | undefined;
   isBase64Encoded?: boolean | undefined;
+}
+
+/** The webhook settings (tasks config): where the secret lives and whether signing is mandatory. */
+export interface WebhookSecretSettings {
+  PARAM_TASKS_WEBHOOK_SECRET: string;
+  WEBHOOK_SIGNATURE_REQUIRED: boolean;
+}
+
+/** Port: reads a secret by its parameter name; undefined when it does not exist or is empty. */
+export type SecretReader = (name: string) => Promise<string | undefined>;
+
+const SIGNING_UNAVAILABLE = 'Webhook verification is temporarily unavailable, retry later.';
+
+/**
+ * The secret to verify a webhook with, or undefined when the stage takes unsigned webhooks (no secret
+ * configured, and signing not required). When the stage requires signatures (SPEC §2, prod preset), a
+ * secret that is unset, absent, empty or unreadable is a 503: the sender retries, and nothing unsigned is
+ * accepted in the meantime. The parameter's name is only in the cause (logs), never in the answer.
+ */
+export async function webhookSecret(
+  settings: WebhookSecretSettings,
+  read: SecretReader,
+): Promise<string | undefined> {
+  const name = settings.PARAM_TASKS_WEBHOOK_SECRET;
+  if (!settings.WEBHOOK_SIGNATURE_REQUIRED) return name ? read(name) : undefined;
+  const unavailable = (detail: string, cause?: unknown) =>
+    new ServiceUnavailable(SIGNING_UNAVAILABLE, 5, {
+      cause: new Error(detail, cause === undefined ? {} : { cause }),
+    });
+  if (!name) throw unavailable('signatures are required but PARAM_TASKS_WEBHOOK_SECRET is not set');
+  let secret: string | undefined;
+  try {
+    secret = await read(name);
+  } catch (error) {
+    throw unavailable(`signatures are required but ${name} could not be read`, error);
+  }
+  if (!secret) throw unavailable(`signatures are required but ${name} does not exist or is empty`);
+  return secret;
 }
 
 export function rawBodyOf(request: Pick<SignedRequest, 'body' | 'isBase64Encoded'>): Buffer {

@@ -8,7 +8,13 @@ import {
   transactionCodes,
 } from '@svc/platform';
 import { visitsDb } from './entities.js';
-import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords.js';
+import {
+  hashPassword,
+  needsRehash,
+  type ScryptCost,
+  verifyAgainstDecoy,
+  verifyPassword,
+} from './passwords.js';
 import { emailKey } from './rules.js';
 import type { RegistrationInput, SessionInput, Token, User } from './schemas.js';
 import type { SessionTokens } from './tokens.js';
@@ -42,11 +48,11 @@ const INVALID_CREDENTIALS = 'Invalid email or password.';
  */
 export async function register(
   input: RegistrationInput,
-  deps: { tokens: SessionTokens; startingMinutes: number },
+  deps: { tokens: SessionTokens; startingMinutes: number; passwordCost: ScryptCost },
   now = new Date(),
 ): Promise<Token> {
   const userId = randomUUID();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(input.password, deps.passwordCost);
   const db = visitsDb();
   await retryContention(async () => {
     const outcome = await db.transaction
@@ -77,8 +83,15 @@ export async function register(
   return deps.tokens.issue(userId, now);
 }
 
-/** Wrong email and wrong password are answered alike, in about the same time. */
-export async function startSession(input: SessionInput, deps: { tokens: SessionTokens }): Promise<Token> {
+/**
+ * Wrong email and wrong password are answered alike, in about the same time. A right password whose stored
+ * hash is weaker than the stage's cost is rehashed (migration to a raised cost happens at each user's next
+ * login; a failed rehash is only logged, the login still succeeds).
+ */
+export async function startSession(
+  input: SessionInput,
+  deps: { tokens: SessionTokens; passwordCost: ScryptCost; onRehashError?: (error: unknown) => void },
+): Promise<Token> {
   const db = visitsDb();
   const { data: claim } = await db.entities.email
     .get({ emailKey: emailKey(input.email) })
@@ -88,9 +101,27 @@ export async function startSession(input: SessionInput, deps: { tokens: SessionT
     : { data: null };
   const valid = user
     ? await verifyPassword(input.password, user.passwordHash)
-    : await verifyAgainstDecoy(input.password);
+    : await verifyAgainstDecoy(input.password, deps.passwordCost);
   if (!user || !valid) throw new NotAuthenticated(INVALID_CREDENTIALS);
+  if (needsRehash(user.passwordHash, deps.passwordCost)) {
+    await rehash(user.userId, user.passwordHash, input.password, deps.passwordCost).catch((error: unknown) =>
+      deps.onRehashError?.(error),
+    );
+  }
   return deps.tokens.issue(user.userId);
+}
+
+/** Replaces a weak hash, unless the password changed meanwhile (the condition keeps the newer one). */
+async function rehash(userId: string, old: string, password: string, cost: ScryptCost): Promise<void> {
+  const passwordHash = await hashPassword(password, cost);
+  await visitsDb()
+    .entities.user.patch({ userId })
+    .set({ passwordHash })
+    .where((a, op) => op.eq(a.passwordHash, old))
+    .go()
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
 }
 
 export async function getUser(userId: string): Promise<User> {

@@ -1,6 +1,7 @@
 import { type Authenticator, intFromEnv, loadConfig, NotAuthenticated, type Principal } from '@svc/platform';
 import * as v from 'valibot';
 import { findAccount, type UserItem } from './accounts.js';
+import { OWASP_SCRYPT_LOG2N, type ScryptCost, scryptCost } from './passwords.js';
 import {
   type SessionTokens,
   sessionAuthenticator,
@@ -13,6 +14,8 @@ import {
 export const VisitsEnv = v.object({
   TABLE_NAME: v.pipe(v.string(), v.minLength(1)),
   STARTING_MINUTES: intFromEnv(120),
+  /** scrypt cost as log2(N) (r=8, p=1): 17, OWASP's minimum, unless the stage sets less (local/tests: 14). */
+  PASSWORD_SCRYPT_LOG2N: v.pipe(intFromEnv(OWASP_SCRYPT_LOG2N), v.minValue(10), v.maxValue(20)),
   /** Full SSM name of the HS256 secret (SecureString, created outside the stack). */
   PARAM_VISITS_TOKEN_SECRET: v.pipe(v.string(), v.minLength(1)),
 });
@@ -20,6 +23,8 @@ export type VisitsConfig = v.InferOutput<typeof VisitsEnv>;
 
 export interface VisitsRuntime {
   config: VisitsConfig;
+  /** The stage's scrypt cost for new hashes (and the bar below which a login rehashes). */
+  passwordCost: ScryptCost;
   tokens: SessionTokens;
   authenticate: Authenticator;
   /** Token only: for the routes that check the account along with their own read (see `tokenAuthenticator`). */
@@ -30,6 +35,7 @@ export function createVisitsRuntime(config: VisitsConfig, secret?: TokenSecretSo
   const tokens = sessionTokens(secret ?? ssmTokenSecret(config.PARAM_VISITS_TOKEN_SECRET));
   return {
     config,
+    passwordCost: scryptCost(config.PASSWORD_SCRYPT_LOG2N),
     tokens,
     authenticate: sessionAuthenticator(tokens, findAccount),
     authenticateToken: tokenAuthenticator(tokens),

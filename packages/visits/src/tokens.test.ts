@@ -45,6 +45,15 @@ describe('session tokens', () => {
           .encode(),
     ],
     ['garbage', async () => 'not.a.token'],
+    // Only the secret's holder can mint one, but a token valid for a century is never what visits issues.
+    [
+      'valid for 100 years',
+      () => signed({ sub: user, exp: Math.floor(Date.now() / 1000) + 100 * 365 * 86_400 }),
+    ],
+    [
+      'living a second longer than visits issues',
+      () => signed({ sub: user, exp: Math.floor(Date.now() / 1000) + TOKEN_TTL_SECONDS + 1 }),
+    ],
   ])('refuses a token %s', async (_, make) => {
     await expect(tokens.verify(await make())).rejects.toMatchObject({
       kind: 'unauthenticated',

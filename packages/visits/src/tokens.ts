@@ -1,4 +1,10 @@
-import { type Authenticator, bearerToken, NotAuthenticated, ServiceUnavailable } from '@svc/platform';
+import {
+  type Authenticator,
+  bearerToken,
+  lifetimeExceeds,
+  NotAuthenticated,
+  ServiceUnavailable,
+} from '@svc/platform';
 import { readParameter } from '@svc/platform/parameters';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Token } from './schemas.js';
@@ -60,6 +66,10 @@ export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
           clockTolerance: 5,
         });
         if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new NotAuthenticated();
+        // Never longer-lived than what `issue` mints (exp − iat = TOKEN_TTL_SECONDS).
+        if (lifetimeExceeds(payload, TOKEN_TTL_SECONDS, Math.floor(Date.now() / 1000))) {
+          throw new NotAuthenticated();
+        }
         return payload.sub;
       } catch {
         // Signature, algorithm (incl. `none`), issuer, audience, expiry, malformed: all the caller's problem.

@@ -146,7 +146,8 @@ export const isReply = <T extends object>(x: T | Reply): x is Reply => 'statusCo
 
 // ---- passwords (packages/visits/src/passwords.ts) ----------------------------------------------------
 
-const COST = { N: 2 ** 15, r: 8, p: 1 };
+/** The stage's cost, as the real function reads it (PASSWORD_SCRYPT_LOG2N; 17 when unset). */
+const COST = { N: 2 ** Number(process.env.PASSWORD_SCRYPT_LOG2N ?? 17), r: 8, p: 1 };
 const KEY_LENGTH = 32;
 const SALT_BYTES = 16;
 

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Accounts, sessionTokens } from '@svc/visits';
+import { scryptCost } from '@svc/visits/passwords';
 import { decodeJwt } from 'jose';
 
 export const TEST_SECRET = 'visits-test-secret-0123456789-abcdefghijklmnop';
 export const tokens = sessionTokens(async () => TEST_SECRET);
+/** The local preset's cost (tests register many users; prod hashes at 2^17). */
+export const passwordCost = scryptCost(14);
 
 export const futureDate = (daysAhead = 30) =>
   new Date(Date.now() + daysAhead * 86_400_000).toISOString().slice(0, 10);
@@ -20,7 +23,7 @@ export interface TestUser {
 export async function newUser(startingMinutes = 120, email = uniqueEmail()): Promise<TestUser> {
   const { access_token } = await Accounts.register(
     { email, password: 'correct horse battery', first_name: 'Test', last_name: 'User' },
-    { tokens, startingMinutes },
+    { tokens, startingMinutes, passwordCost },
   );
   return { id: decodeJwt(access_token).sub as string, email, token: access_token };
 }

@@ -15,6 +15,8 @@ export async function loadVisitsHandlers() {
     PARAM_VISITS_TOKEN_SECRET: SECRET_PARAMETER,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     STARTING_MINUTES: '120',
+    // The local preset's cost: tests register many users (prod hashes at 2^17, see README Decisions).
+    PASSWORD_SCRYPT_LOG2N: '14',
   });
   const [
     register,

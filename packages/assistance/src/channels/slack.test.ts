@@ -71,6 +71,21 @@ describe('slack message', () => {
     expect(message.text).toContain('sales');
   });
 
+  it('escapes the notification text too: no mention, broadcast or link reaches Slack', () => {
+    const message = slackMessage({
+      ...request,
+      topic: '<!channel> urgent',
+      description: 'ping <@U012AB3CD> and <!here>, see <https://evil.example|your invoice> & pay',
+    });
+    expect(message.text).not.toMatch(/[<>]/);
+    expect(message.text).toBe(
+      'New assistance request (&lt;!channel&gt; urgent): ping &lt;@U012AB3CD&gt; and &lt;!here&gt;, ' +
+        'see &lt;https://evil.example|your invoice&gt; &amp; pay',
+    );
+    const long = slackMessage({ ...request, description: `${'x'.repeat(250)}${'<'.repeat(40)}` });
+    expect(long.text).toMatch(/^New assistance request \(sales\): x+(&lt;)+…$/);
+  });
+
   it('splits a long description into sections of at most 3000 characters without cutting an entity', () => {
     const message = slackMessage({ ...request, description: `${'x'.repeat(2998)}&${'y'.repeat(3500)}` });
     const sections = message.blocks.filter((b) => b.type === 'section' && 'text' in b) as {

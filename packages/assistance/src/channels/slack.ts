@@ -47,7 +47,9 @@ const truncate = (text: string, max: number) => {
 export function slackMessage(request: DeliveryRequest) {
   const topic = escapeMrkdwn(request.topic);
   return {
-    text: truncate(`New assistance request (${request.topic}): ${request.description}`, 300),
+    // The notification text: Slack parses it as mrkdwn too (`<!channel>`, `<@U…>`, `<https://…|…>`), so it
+    // is escaped like the blocks (after truncating, so no entity is cut).
+    text: escapeMrkdwn(truncate(`New assistance request (${request.topic}): ${request.description}`, 300)),
     blocks: [
       {
         type: 'header',
