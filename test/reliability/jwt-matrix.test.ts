@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '../../infra/lib/services.js';
 import { apiEvent, type Invoked, invoke } from '../support/api-event.js';
 import { gateway } from '../support/gateway.js';
+import { TEST_LIMITS } from '../support/limits.js';
 import {
   type Claims,
   claimsOf,
@@ -94,6 +95,7 @@ beforeAll(async () => {
     logLevel: 'ERROR',
     log: () => undefined,
     parameters: { 'visits-token-secret': TOKEN_SECRET },
+    stage: { limits: TEST_LIMITS },
   });
   for (const route of [...jwtRoutes, ...sessionRoutes, register]) await load(route);
 });
