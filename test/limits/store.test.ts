@@ -45,7 +45,8 @@ describe('window limit', () => {
     const prefix = `$t${randomUUID()}`;
     const c = clock(WINDOW_START + 100_500);
     const store = dynamoLimitStore(c.now);
-    for (let i = 0; i < 5; i++) expect(await store.take(check(rule, 'ip-a', prefix))).toEqual({ allowed: true });
+    for (let i = 0; i < 5; i++)
+      expect(await store.take(check(rule, 'ip-a', prefix))).toEqual({ allowed: true });
     const refused = await cost(() => store.take(check(rule, 'ip-a', prefix)));
     // 900 − 100.5 s left, rounded up to whole seconds; one conditional write, nothing else.
     expect(refused.result).toEqual({ allowed: false, retryAfterSeconds: 800 });
@@ -172,7 +173,8 @@ describe('sharded window (the daily segment cap)', () => {
     // Every take first tries shard 0.
     const store = dynamoLimitStore(clock(DAY).now, () => 0);
     let accepted = 0;
-    for (let i = 0; i < 30; i++) if ((await store.take(check(rule, 'stage', prefix, 2))).allowed) accepted += 2;
+    for (let i = 0; i < 30; i++)
+      if ((await store.take(check(rule, 'stage', prefix, 2))).allowed) accepted += 2;
     expect(accepted).toBe(50);
     expect((await store.take(check(rule, 'stage', prefix, 1))).allowed).toBe(false);
   });
