@@ -97,6 +97,10 @@ export async function startFaultHarness(
 
   const handlers = new Map<string, Handler>();
   for (const fn of [...routes, ...consumers, ...jobs]) {
+    // Each function's own limits (read at import): the merged environment holds only the last one's.
+    const limits = runtime.environmentOf(fn.functionName).RATE_LIMITS;
+    if (limits) process.env.RATE_LIMITS = limits;
+    else delete process.env.RATE_LIMITS;
     const module = (await import(/* @vite-ignore */ `../../${fn.handler}`)) as { handler: Handler };
     handlers.set(fn.functionName, module.handler);
   }

@@ -1,4 +1,4 @@
-import type { Limits } from '@svc/infra/stage-config';
+import { type Limits, SPEC_LIMITS } from '@svc/infra/stage-config';
 
 /**
  * The test stage's abuse limits: the same limiter, with numbers a whole test run stays under. Every suite
@@ -14,3 +14,12 @@ export const TEST_LIMITS: Partial<Limits> = {
   messagesPerCaller: { kind: 'bucket', ratePerSecond: 10_000, burst: 100_000 },
   dailySegments: { kind: 'sharded', limit: 100_000_000, windowSeconds: 86_400, shards: 10, alarmPercent: 80 },
 };
+
+/**
+ * RATE_LIMITS for handler tests that import a service's functions directly (as the CDK app and the local
+ * runtime would set it, but with every limit of the service at once: the handlers load together).
+ */
+export function testRateLimits(service: string): string {
+  const rules = { ...SPEC_LIMITS, ...TEST_LIMITS };
+  return JSON.stringify({ prefix: `$${service}`, rules });
+}

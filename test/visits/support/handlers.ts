@@ -1,6 +1,7 @@
 import { type RunningSsm, startLocalSsm } from '@svc/local/ssm-server';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { apiEvent, invoke } from '../../support/api-event.js';
+import { testRateLimits } from '../../support/limits.js';
 import { TEST_SECRET } from './accounts.js';
 
 export const SECRET_PARAMETER = '/svc/test/visits-token-secret';
@@ -15,6 +16,7 @@ export async function loadVisitsHandlers() {
     PARAM_VISITS_TOKEN_SECRET: SECRET_PARAMETER,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     STARTING_MINUTES: '120',
+    RATE_LIMITS: testRateLimits('visits'),
   });
   const [
     register,
