@@ -278,13 +278,14 @@ describe('dispatch: send limits (after validation and suppression, before anythi
     expect(replies.filter((r) => r.status === 429)).toHaveLength(25);
   });
 
-  it(`per caller: a burst of ${SPEC_LIMITS.messagesPerCaller.burst} passes, then 429 with Retry-After 1; others unaffected`, async () => {
+  it('per caller: never more than the burst plus the refill; 429 with Retry-After 1; others unaffected', async () => {
     const sub = `caller-${randomUUID()}`;
     const token = await runtime.issuer.issue({ sub, scope: 'messages:send' });
     const burst = SPEC_LIMITS.messagesPerCaller.burst;
     const statuses: number[] = [];
     // 230 sends to 46 numbers (5 each, under the destination limit), 30 at a time.
     const numbers = Array.from({ length: 46 }, () => freshNumber());
+    const startedAt = Date.now();
     for (let batch = 0; batch < 230 / 30 + 1; batch++) {
       const replies = await Promise.all(
         Array.from({ length: Math.min(30, 230 - batch * 30) }, (_, i) =>
@@ -298,9 +299,17 @@ describe('dispatch: send limits (after validation and suppression, before anythi
       for (const r of replies.filter((x) => x.status === 429)) expectThrottled(r, 1);
     }
     const accepted = statuses.filter((s) => s === 202).length;
-    // The burst, plus what refilled at 20/s while the sends ran (measured: a few seconds' worth).
-    expect(accepted).toBeGreaterThanOrEqual(burst);
+    const elapsed = (Date.now() - startedAt) / 1000;
+    // No overshoot: at most the burst plus what refilled at 20/s while the sends ran. A request's clock
+    // reading is taken before its write reaches the table, so on a loaded machine the bucket refuses up to
+    // that delay early (stricter, never looser): exactly the burst at a frozen clock (store.test.ts).
+    const rate = SPEC_LIMITS.messagesPerCaller.ratePerSecond;
+    expect(accepted).toBeLessThanOrEqual(burst + Math.ceil(rate * elapsed));
+    expect(accepted).toBeGreaterThanOrEqual(burst / 2);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    process.stdout.write(
+      `per caller: ${accepted} of 230 accepted in ${elapsed.toFixed(1)} s (burst ${burst})\n`,
+    );
     expect((await send(`caller-${randomUUID()}`, freshNumber())).status).toBe(202);
   }, 120_000);
 
