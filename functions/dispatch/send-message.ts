@@ -6,11 +6,12 @@ import { httpHandler } from '@svc/platform';
 const config = loadApiConfig();
 const queue = sqsMessageQueue(config.QUEUE_URL_DISPATCH_SEND);
 
-export const handler = httpHandler(sendMessage, async ({ body, principal }) => ({
+export const handler = httpHandler(sendMessage, async ({ body, principal, limits }) => ({
   status: 202,
   body: await Dispatch.submitMessage(body, {
     queue,
     createdBy: principal?.subject,
     allowedCountries: config.SMS_ALLOWED_COUNTRIES,
+    limits,
   }),
 }));

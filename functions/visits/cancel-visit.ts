@@ -1,5 +1,5 @@
 import { httpHandler } from '@svc/platform';
-import { callerId, cancelVisit, Visits, visitsRuntime } from '@svc/visits';
+import { callerSession, cancelVisit, Visits, visitsRuntime } from '@svc/visits';
 
 // Token only: the operation's first read checks the caller's account along with the visit.
 const { authenticateToken } = visitsRuntime();
@@ -8,7 +8,7 @@ export const handler = httpHandler(
   cancelVisit,
   async ({ principal, path }) => ({
     status: 200,
-    body: { data: await Visits.cancelVisit(callerId(principal), path.id) },
+    body: { data: await Visits.cancelVisit(callerSession(principal), path.id) },
   }),
   { authenticate: authenticateToken },
 );

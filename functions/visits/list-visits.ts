@@ -1,5 +1,5 @@
 import { httpHandler } from '@svc/platform';
-import { callerId, listVisits, Visits, visitsRuntime } from '@svc/visits';
+import { callerSession, listVisits, Visits, visitsRuntime } from '@svc/visits';
 
 // Token only: the list is read beside the caller's account check (Visits.asCaller).
 const { authenticateToken } = visitsRuntime();
@@ -8,7 +8,7 @@ export const handler = httpHandler(
   listVisits,
   async ({ principal, query }) => ({
     status: 200,
-    body: await Visits.asCaller(callerId(principal), () => Visits.listVisits(query)),
+    body: await Visits.asCaller(callerSession(principal), () => Visits.listVisits(query)),
   }),
   { authenticate: authenticateToken },
 );

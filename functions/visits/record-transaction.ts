@@ -1,5 +1,5 @@
 import { httpHandler } from '@svc/platform';
-import { callerId, recordTransaction, Visits, visitsRuntime } from '@svc/visits';
+import { callerSession, recordTransaction, Visits, visitsRuntime } from '@svc/visits';
 
 // Token only: the operation's first read checks the caller's account along with the visit.
 const { authenticateToken } = visitsRuntime();
@@ -9,7 +9,7 @@ export const handler = httpHandler(
   recordTransaction,
   async ({ principal, path }) => ({
     status: 200,
-    body: { data: await Visits.completeVisit(callerId(principal), path.id) },
+    body: { data: await Visits.completeVisit(callerSession(principal), path.id) },
   }),
   { authenticate: authenticateToken },
 );

@@ -14,6 +14,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -23,6 +24,8 @@ import { type AccessTargets, ServiceFunction } from './service-function.js';
 import {
   deadLetterQueueName,
   jwtEnvironment,
+  type LimitName,
+  limitsEnvironment,
   physicalQueueName,
   type StageConfig,
   settingsEnvironment,
@@ -150,13 +153,52 @@ export class ServiceApi extends Construct {
         `${route.functionName}: timeout ${timeout} s, but an HTTP API function must stop within ` +
           `${MAX_API_FUNCTION_TIMEOUT_SECONDS} s (the API gives up at 30 s and answers 503 while it still runs)`,
       );
-    const fn = this.addFunction(route, route.auth.kind === 'jwt' ? jwtEnvironment(this.stage) : {});
+    const fn = this.addFunction(route, {
+      ...(route.auth.kind === 'jwt' ? jwtEnvironment(this.stage) : {}),
+      ...limitsEnvironment(this.stage, this.service.name, route.limits),
+    });
     const apiRoute = new ApiRoute(this, `${route.functionName}Route`, {
       httpApi: this.platform.httpApi,
       routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
       integration: new HttpLambdaIntegration(`${route.functionName}Integration`, fn),
     });
     this.routes.set(route.functionName, apiRoute);
+    for (const limit of route.limits ?? []) this.alarmOnLimitUsage(fn, limit.setting);
+  }
+
+  /**
+   * A sharded limit (dispatch's daily segment cap) alarms when it is `alarmPercent` used. The limiter logs
+   * each accepted take's shard fill (`limit_fill_percent`); shards fill evenly (random shard per take), so
+   * the fullest shard is the day's fill, a little early rather than late. A metric filter turns that log
+   * line into a metric: no extra call on the send path.
+   */
+  private alarmOnLimitUsage(fn: ServiceFunction, setting: string): void {
+    const rule = this.stage.limits[setting as LimitName];
+    if (rule?.kind !== 'sharded') return;
+    const id = `${fn.functionId}${setting.charAt(0).toUpperCase()}${setting.slice(1)}`;
+    const metricName = `${setting}FillPercent`;
+    const namespace = `Svc/${this.stage.name}`;
+    new logs.MetricFilter(this, `${id}UsageFilter`, {
+      logGroup: fn.functionLogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.limit_setting', '=', setting),
+      metricNamespace: namespace,
+      metricName,
+      metricValue: '$.limit_fill_percent',
+    });
+    const alarm = new cloudwatch.Alarm(this, `${id}UsageAlarm`, {
+      alarmDescription: `${setting} passed ${rule.alarmPercent}% of ${rule.limit} (stage ${this.stage.name}); past 100% sends are 429 until the window ends.`,
+      metric: new cloudwatch.Metric({
+        namespace,
+        metricName,
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: rule.alarmPercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.platform.alarmTopic));
   }
 
   /** `$default`: what no METHOD path matches reaches this function instead of API Gateway's own 404. */

@@ -19,6 +19,55 @@ const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const QueueConcurrency = v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000));
 const Url = v.pipe(v.string(), v.url());
 
+/** At most `limit` per aligned window of `windowSeconds` (a UTC day for 86 400). */
+const WindowLimit = v.object({
+  kind: v.literal('window'),
+  limit: PositiveInt,
+  windowSeconds: v.pipe(PositiveInt, v.maxValue(86_400)),
+});
+/** A token bucket: `ratePerSecond` sustained, up to `burst` at once. */
+const BucketLimit = v.object({
+  kind: v.literal('bucket'),
+  ratePerSecond: PositiveInt,
+  burst: PositiveInt,
+});
+/** A window counter written to `shards` items (no hot key), with an alarm at `alarmPercent`. */
+const ShardedLimit = v.object({
+  kind: v.literal('sharded'),
+  limit: PositiveInt,
+  windowSeconds: v.pipe(PositiveInt, v.maxValue(86_400)),
+  shards: v.pipe(PositiveInt, v.maxValue(100)),
+  alarmPercent: v.pipe(PositiveInt, v.maxValue(100)),
+});
+
+/**
+ * Abuse limits (SPEC §0, §1, §5), by the name a route table declares (`HttpRoute.limits`). Each function
+ * gets only the limits its route declares (RATE_LIMITS); the README's "Abuse limits" lists them.
+ */
+export const LimitsSchema = v.object({
+  loginFailuresPerEmail: WindowLimit,
+  loginFailuresPerIp: WindowLimit,
+  registrationsPerIp: WindowLimit,
+  messagesPerDestination: WindowLimit,
+  messagesPerCaller: BucketLimit,
+  dailySegments: v.pipe(
+    ShardedLimit,
+    v.check((l) => l.shards <= l.limit, 'dailySegments needs at least one segment per shard'),
+  ),
+});
+export type Limits = v.InferOutput<typeof LimitsSchema>;
+export type LimitName = keyof Limits;
+
+/** The numbers SPEC §1 and §5 give (every preset's default). */
+export const SPEC_LIMITS: Limits = {
+  loginFailuresPerEmail: { kind: 'window', limit: 5, windowSeconds: 15 * 60 },
+  loginFailuresPerIp: { kind: 'window', limit: 100, windowSeconds: 15 * 60 },
+  registrationsPerIp: { kind: 'window', limit: 20, windowSeconds: 3600 },
+  messagesPerDestination: { kind: 'window', limit: 5, windowSeconds: 3600 },
+  messagesPerCaller: { kind: 'bucket', ratePerSecond: 20, burst: 200 },
+  dailySegments: { kind: 'sharded', limit: 10_000, windowSeconds: 86_400, shards: 10, alarmPercent: 80 },
+};
+
 export const StageConfigSchema = v.object({
   name: v.pipe(
     v.string(),
@@ -122,6 +171,7 @@ export const StageConfigSchema = v.object({
     ),
     emailFrom: v.pipe(v.string(), v.email()),
   }),
+  limits: LimitsSchema,
   functions: v.object({
     memoryMb: v.pipe(v.number(), v.integer(), v.minValue(128), v.maxValue(10_240)),
     timeoutSeconds: v.pipe(PositiveInt, v.maxValue(900)),
@@ -171,6 +221,7 @@ const dev: StageConfig = {
     smsAllowedCountries: ['US', 'CA'],
     emailFrom: 'no-reply@dev.example.com',
   },
+  limits: SPEC_LIMITS,
   functions: { memoryMb: 512, timeoutSeconds: 10 },
 };
 
@@ -247,12 +298,14 @@ export type PresetName = keyof typeof presets;
 
 /** Section-wise overrides (e.g. an alarm email or account from CDK context). */
 export type StageOverrides = Partial<
-  Omit<StageConfig, 'api' | 'edge' | 'auth' | 'queues' | 'settings' | 'functions'> & {
+  Omit<StageConfig, 'api' | 'edge' | 'auth' | 'queues' | 'settings' | 'limits' | 'functions'> & {
     api: Partial<StageConfig['api']>;
     edge: Partial<StageConfig['edge']>;
     auth: Partial<StageConfig['auth']>;
     queues: Partial<StageConfig['queues']>;
     settings: Partial<StageConfig['settings']>;
+    /** Whole limits replaced by name (e.g. a test runtime's larger numbers). */
+    limits: Partial<Limits>;
     functions: Partial<StageConfig['functions']>;
   }
 >;
@@ -276,6 +329,7 @@ export function stageConfig(name: string, overrides: StageOverrides = {}): Stage
     auth: { ...base.auth, ...overrides.auth },
     queues: { ...base.queues, ...overrides.queues },
     settings: { ...base.settings, ...overrides.settings },
+    limits: { ...base.limits, ...overrides.limits },
     functions: { ...base.functions, ...overrides.functions },
   };
   return validateStageConfig(merged);
@@ -327,6 +381,25 @@ export function baseEnvironment(config: StageConfig, serviceName: string): Recor
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
   };
+}
+
+/**
+ * The limits a route declares (`HttpRoute.limits`), as RATE_LIMITS: the settings plus the key prefix its
+ * limiter items use (`$<service>#ratelimit#…`, under the service's own partition key prefix). An unknown
+ * name fails here, at synth and at local start alike.
+ */
+export function limitsEnvironment(
+  config: StageConfig,
+  serviceName: string,
+  declared: readonly { setting: string }[] | undefined,
+): Record<string, string> {
+  if (!declared || declared.length === 0) return {};
+  const rules: Record<string, Limits[LimitName]> = {};
+  for (const { setting } of declared) {
+    if (!Object.hasOwn(config.limits, setting)) throw new Error(`unknown limit "${setting}"`);
+    rules[setting] = config.limits[setting as LimitName];
+  }
+  return { RATE_LIMITS: JSON.stringify({ prefix: `$${serviceName}`, rules }) };
 }
 
 /** For functions with a route whose auth kind is `jwt`. */

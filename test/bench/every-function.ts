@@ -169,6 +169,7 @@ export async function everyFunction(
     [
       'VisitsRegister',
       'VisitsStartSession',
+      'VisitsEndSession',
       'VisitsUnregister',
       'VisitsGetUser',
       'VisitsRequestVisit',
@@ -220,6 +221,22 @@ export async function everyFunction(
       makers.VisitsStartSession = {
         make: once(api('visits/start-session.json', { body: { email: owner.member.email, password } })),
         note: 'scrypt verify',
+      };
+      makers.VisitsEndSession = {
+        make: async (n) => {
+          const out: string[] = [];
+          for (let i = 0; i < n; i++) {
+            const login = await invoke(
+              'VisitsStartSession',
+              api('visits/start-session.json', { body: { email: owner.member.email, password } }),
+            );
+            const token = bodyOf(login).data.access_token as string;
+            out.push(JSON.stringify(api('visits/end-session.json', { token })));
+          }
+          return out;
+        },
+        note: 'a fresh token each call (logout revokes it)',
+        consumes: true,
       };
       makers.VisitsUnregister = {
         make: async (n) => {

@@ -6,6 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiEvent, invoke, lambdaContext } from '../support/api-event.js';
+import { testRateLimits } from '../support/limits.js';
 import { sqsEvent, startIssuer, startProviderServer, uniqueNumber } from './support.js';
 
 type ApiHandler = Parameters<typeof invoke>[0];
@@ -43,6 +44,7 @@ beforeAll(async () => {
     SQS_MAX_RECEIVE_COUNT: '3',
     // One failure must not open a breaker that later tests in this file rely on.
     BREAKER_FAILURE_THRESHOLD: '1000',
+    RATE_LIMITS: testRateLimits('dispatch'),
   });
   // Configuration is read at import (cold start), so the handlers load after the settings exist.
   handlers = {

@@ -13,6 +13,7 @@ import type { ServiceDefinition } from '@svc/platform/routes';
 import type { SQSEvent } from 'aws-lambda';
 import { type CallOptions, call, type Reply } from '../support/gateway.js';
 import { startTestIssuer } from '../support/issuer.js';
+import { TEST_LIMITS } from '../support/limits.js';
 
 /** A queue that only remembers what it was given. */
 export function memoryQueue(): MessageQueue & { jobs: SendJob[] } {
@@ -211,6 +212,7 @@ export async function startOwnRuntime(services: readonly ServiceDefinition[]): P
     schedules: false,
     logLevel: 'ERROR',
     log: () => undefined,
+    stage: { limits: TEST_LIMITS },
   });
   return {
     runtime,

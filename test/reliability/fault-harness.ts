@@ -7,6 +7,7 @@ import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '
 import type { HttpRoute } from '@svc/platform/routes';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, SQSEvent } from 'aws-lambda';
 import { lambdaContext } from '../support/api-event.js';
+import { TEST_LIMITS } from '../support/limits.js';
 import {
   type FaultProxy,
   type OutageProxy,
@@ -62,6 +63,7 @@ export async function startFaultHarness(
     logLevel: 'ERROR',
     log: options.log ?? (() => undefined),
     callbackDelayMs: options.callbackDelayMs ?? 50,
+    stage: { limits: TEST_LIMITS },
   });
   const sqs = await startOutageProxy(runtime.endpoints.sqs);
   const ses = await startOutageProxy(runtime.endpoints.ses);
@@ -95,6 +97,10 @@ export async function startFaultHarness(
 
   const handlers = new Map<string, Handler>();
   for (const fn of [...routes, ...consumers, ...jobs]) {
+    // Each function's own limits (read at import): the merged environment holds only the last one's.
+    const limits = runtime.environmentOf(fn.functionName).RATE_LIMITS;
+    if (limits) process.env.RATE_LIMITS = limits;
+    else delete process.env.RATE_LIMITS;
     const module = (await import(/* @vite-ignore */ `../../${fn.handler}`)) as { handler: Handler };
     handlers.set(fn.functionName, module.handler);
   }

@@ -273,6 +273,14 @@ export function examples(fx: Fixtures): Record<string, Example> {
           ? { ...shape, authorization: `Bearer ${(await fx.user('leaver', true)).token}` }
           : shape,
     },
+    VisitsEndSession: {
+      shape: fc.constant({}),
+      // Well-formed requests log out a token made for them; broken ones share one (which may be revoked).
+      prepare: async (shape, caller) =>
+        caller === 'fixture'
+          ? { ...shape, authorization: `Bearer ${(await fx.user('logout', true)).token}` }
+          : shape,
+    },
     VisitsGetUser: { shape: fc.constant({}) },
     VisitsRequestVisit: {
       stores: true,

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '../../infra/lib/services.js';
 import { apiEvent, type Invoked, invoke } from '../support/api-event.js';
 import { gateway } from '../support/gateway.js';
+import { TEST_LIMITS } from '../support/limits.js';
 import {
   type Claims,
   claimsOf,
@@ -94,6 +95,7 @@ beforeAll(async () => {
     logLevel: 'ERROR',
     log: () => undefined,
     parameters: { 'visits-token-secret': TOKEN_SECRET },
+    stage: { limits: TEST_LIMITS },
   });
   for (const route of [...jwtRoutes, ...sessionRoutes, register]) await load(route);
 });
@@ -638,6 +640,7 @@ function resigned(account: Account, change: Claims, secret = TOKEN_SECRET, alg: 
 }
 
 const unregisterRoute = sessionRoutes.find((r) => r.method === 'DELETE' && r.path === register.path);
+const logoutRoute = sessionRoutes.find((r) => r.method === 'DELETE' && r.path === '/api/auth/session');
 
 describe('service-token routes (visits session tokens)', () => {
   let account: Account;
@@ -681,6 +684,8 @@ describe('service-token routes (visits session tokens)', () => {
       authorization: () => bearer(resigned(account, { aud: 'svc-other' })),
     },
     { name: 'right secret, no subject', authorization: () => bearer(resigned(account, { sub: undefined })) },
+    // A token without an id could never be logged out.
+    { name: 'right secret, no jti', authorization: () => bearer(resigned(account, { jti: undefined })) },
     {
       name: 'right secret, unknown user',
       authorization: () => bearer(resigned(account, { sub: randomUUID() })),
@@ -733,8 +738,9 @@ describe('service-token routes (visits session tokens)', () => {
   it.each(sessionRoutes.map((route) => [name(route), route] as const))(
     '%s: the session token is accepted bare and after Bearer (and as the test re-signs it)',
     async (_, route) => {
-      // Deleting the account is what the unregister route does, so it gets a fresh one per form.
-      const own = route === unregisterRoute;
+      // Deleting the account (unregister) and revoking the token (logout) are what those routes do, so
+      // they get a fresh account per form.
+      const own = route === unregisterRoute || route === logoutRoute;
       // The third form is the test's own re-signing of the same claims with the stage secret: the
       // control that makes every forged variant above differ from a valid token in one thing only.
       for (const form of ['bare', 'Bearer', 're-signed'] as const) {
@@ -750,6 +756,20 @@ describe('service-token routes (visits session tokens)', () => {
       }
     },
   );
+
+  it('a logged-out token is 401 on every route, bare or after Bearer; the re-signed copy too', async () => {
+    expect(logoutRoute).toBeDefined();
+    const out = await registerAccount();
+    const before = await call(logoutRoute!, bearer(out.token));
+    expect(before.status, JSON.stringify(before.body)).toBe(204);
+    const outcomes: Record<string, string> = {};
+    for (const route of sessionRoutes) {
+      outcomes[`${name(route)} Bearer`] = outcome(await call(route, bearer(out.token)));
+      outcomes[`${name(route)} bare`] = outcome(await call(route, out.token));
+      outcomes[`${name(route)} re-signed`] = outcome(await call(route, bearer(resigned(out, {}))));
+    }
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(outcomes).map((k) => [k, '401'])));
+  });
 
   it("a deleted account's token is 401 on every route, bare or after Bearer", async () => {
     expect(unregisterRoute).toBeDefined();

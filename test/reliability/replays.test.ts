@@ -17,6 +17,7 @@ import { InvocationError } from '@svc/local/functions';
 import { localSqsClient } from '@svc/local/queues';
 import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_LIMITS } from '../support/limits.js';
 import { waitUntil } from '../support/wait.js';
 import { mentioning, startDynamoFaultProxy } from './replays-support.js';
 
@@ -56,7 +57,11 @@ beforeAll(async () => {
     // Room for a busy machine: a provider answer later than the provider timeout is failed over by
     // design (SPEC §5), a second SMS no replay caused, and a callback route that times out loses the
     // fake's only callback. Neither is what this file is about.
-    stage: { settings: { providerTimeoutMs: 10_000 }, functions: { timeoutSeconds: 30 } },
+    stage: {
+      settings: { providerTimeoutMs: 10_000 },
+      functions: { timeoutSeconds: 30 },
+      limits: TEST_LIMITS,
+    },
     // The default rules plus a Slack topic without a fallback, whose requests can fail for good.
     parameters: {
       [ROUTING_RULES_PARAMETER]: JSON.stringify({

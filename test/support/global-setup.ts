@@ -1,5 +1,6 @@
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '@svc/local/dynamodb';
 import { startLocalRuntime } from '@svc/local/runtime';
+import { TEST_LIMITS } from './limits.js';
 
 /**
  * One DynamoDB Local and one local runtime (the same system `pnpm dev` starts) for the whole run.
@@ -16,6 +17,7 @@ export default async function setup() {
     dynamodbEndpoint: dynamo.endpoint,
     tableName: table,
     schedules: false,
+    stage: { limits: TEST_LIMITS },
     logLevel: verbose ? 'INFO' : 'ERROR',
     ...(verbose ? {} : { log: () => undefined }),
   });

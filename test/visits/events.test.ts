@@ -39,10 +39,11 @@ describe('events/visits', () => {
     },
   );
 
-  // Unregistering deletes the account the others use, so it goes last.
+  // Logging out revokes the token the others use and unregistering deletes the account, so they go last.
+  const last = ['VisitsEndSession', 'VisitsUnregister'];
   const inOrder = [
-    ...visitsService.routes.filter((r) => r.functionName !== 'VisitsUnregister'),
-    ...visitsService.routes.filter((r) => r.functionName === 'VisitsUnregister'),
+    ...visitsService.routes.filter((r) => !last.includes(r.functionName)),
+    ...last.flatMap((name) => visitsService.routes.filter((r) => r.functionName === name)),
   ];
   it.each(inOrder.map((r) => [r.functionName, r] as const))(
     '%s answers its sample event without a server fault',

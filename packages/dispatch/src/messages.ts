@@ -7,6 +7,7 @@ import {
   NotFound,
   OLD_ITEM_ON_CONDITION_FAILURE,
   type Page,
+  type RouteLimiter,
   readPosition,
   ServiceUnavailable,
   ValidationFailed,
@@ -35,12 +36,21 @@ export async function isSuppressed(toNumber: string): Promise<boolean> {
 
 export interface SubmitOptions {
   queue: MessageQueue;
-  /** The caller's token subject, kept for audit. */
+  /** The caller's token subject, kept for audit (and the client the per-caller limit counts). */
   createdBy?: string | undefined;
   /** Destination countries the stage enables (SMS_ALLOWED_COUNTRIES); SPEC §5's US and CA when absent. */
   allowedCountries?: ReadonlySet<string>;
   now?: Date;
+  /** The route's limiter (its declared limits, SPEC §5); the handler always passes it. */
+  limits?: Pick<RouteLimiter, 'take'>;
 }
+
+/** The stage limits a send counts against, in the order they are taken (see `submitMessage`). */
+export const SEND_LIMITS = {
+  perCaller: 'messagesPerCaller',
+  perDestination: 'messagesPerDestination',
+  dailySegments: 'dailySegments',
+} as const;
 
 /**
  * Stores the message as `queued` and puts its id on the send queue. When the queue refuses, the stored
@@ -56,6 +66,14 @@ export async function submitMessage(input: MessageInput, options: SubmitOptions)
   }
   const now = (options.now ?? new Date()).toISOString();
   const { segments, encoding } = countSegments(input.message);
+  if (options.limits) {
+    // SPEC §5: after validation and suppression (422), before anything is stored or queued. The caller's
+    // own bucket first, so a caller over its rate costs one write and touches no shared counter; each
+    // limit counts what reached it (a send refused by a later limit still used the earlier ones).
+    await options.limits.take(SEND_LIMITS.perCaller, options.createdBy ?? 'anonymous');
+    await options.limits.take(SEND_LIMITS.perDestination, input.to_number);
+    await options.limits.take(SEND_LIMITS.dailySegments, 'stage', segments);
+  }
   const id = randomUUID();
   const messages = dispatchDb().entities.message;
   await messages

@@ -32,9 +32,16 @@ export const sendMessage = defineRoute({
     403: ErrorBody,
     415: ErrorBody,
     422: ErrorBody,
+    429: ErrorBody,
     503: ErrorBody,
   },
   access: { table: 'write', sendsTo: [SEND_QUEUE] },
+  // Taken by the domain after suppression (SPEC §5 order), keyed by caller, number and the stage.
+  limits: [
+    { setting: 'messagesPerCaller', per: 'custom' },
+    { setting: 'messagesPerDestination', per: 'custom' },
+    { setting: 'dailySegments', per: 'custom' },
+  ],
 });
 
 export const getMessage = defineRoute({

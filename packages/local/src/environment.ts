@@ -2,6 +2,7 @@ import {
   baseEnvironment,
   deadLetterQueueName,
   jwtEnvironment,
+  limitsEnvironment,
   parameterName,
   parameterVariable,
   physicalQueueName,
@@ -113,6 +114,7 @@ export function functionEnvironment(
     ...baseEnvironment(stage, fn.service.name),
     ...settingsEnvironment(stage, gatewayUrl),
     ...(fn.kind === 'route' && fn.entry.auth.kind === 'jwt' ? jwtEnvironment(stage) : {}),
+    ...(fn.kind === 'route' ? limitsEnvironment(stage, fn.service.name, fn.entry.limits) : {}),
     ...(fn.kind === 'consumer'
       ? {
           SQS_MAX_RECEIVE_COUNT: String(maxReceiveCountOf(fn.service, fn.entry.queue, stage)),

@@ -122,6 +122,17 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
+/**
+ * SPEC §6: `x-local-source-ip` stands in for the client address (so tests can act as many clients);
+ * otherwise the socket's. The header exists only here, never in AWS, and is passed on like any other.
+ */
+function localSourceIp(req: IncomingMessage): string {
+  const claimed = req.headers['x-local-source-ip'];
+  const value = (Array.isArray(claimed) ? claimed[0] : claimed)?.trim();
+  if (value && /^[0-9A-Fa-f.:]{2,45}$/.test(value)) return value;
+  return req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+}
+
 const defaultLog: LogSink = (functionName, line) => process.stdout.write(`[${functionName}] ${line}\n`);
 
 /**
@@ -390,7 +401,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
               url: req.url ?? '/',
               rawHeaders: req.rawHeaders,
               body,
-              sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+              sourceIp: localSourceIp(req),
               port: gatewayPort,
               protocol: 'http',
             },

@@ -14,6 +14,13 @@ import {
   validateIdempotencyKey,
 } from './idempotency.js';
 import { logger, type ScopedLogger, scopedLogger } from './logger.js';
+import {
+  dynamoLimitStore,
+  type LimitStore,
+  noLimits,
+  type RouteLimiter,
+  routeLimiter,
+} from './rate-limit.js';
 import type { HttpRoute, RequestSchemas } from './routes.js';
 import { fieldErrors } from './validation.js';
 
@@ -29,6 +36,8 @@ export interface HttpRequest<R extends RequestSchemas> {
   requestId: string;
   event: APIGatewayProxyEventV2;
   log: ScopedLogger;
+  /** The route's declared abuse limits (`HttpRoute.limits`) for limits the domain keys itself. */
+  limits: RouteLimiter;
 }
 
 export interface HttpResult {
@@ -41,6 +50,8 @@ export interface HttpHandlerOptions {
   /** Verifier for `service-token` routes, or a replacement for the stage JWKS verifier (tests). */
   authenticate?: Authenticator;
   idempotency?: IdempotencyStore;
+  /** Where abuse-limit counts live (default: the service table); tests inject a clock through it. */
+  limitStore?: LimitStore;
   /**
    * Verifier for `signed` routes. Runs where credentials are checked (before body parsing, so
    * `event.body` is still the raw string a signature covers); throw `NotAuthenticated` to answer 401.
@@ -185,6 +196,11 @@ export function httpHandler<R extends RequestSchemas>(
   options: HttpHandlerOptions = {},
 ) {
   const idempotency = route.idempotent ? (options.idempotency ?? dynamoIdempotencyStore()) : undefined;
+  const declaredLimits = route.limits ?? [];
+  const limits =
+    declaredLimits.length > 0
+      ? routeLimiter(declaredLimits, options.limitStore ?? dynamoLimitStore())
+      : noLimits;
   const stack = middy<ApiEvent, ApiResult, Error, Context>().use(httpFrame(route as HttpRoute));
   stack.use(authentication(route as HttpRoute, options));
   if (route.request.body) {
@@ -214,7 +230,16 @@ export function httpHandler<R extends RequestSchemas>(
       requestId: state.requestId,
       event,
       log: state.log,
+      limits,
     } as HttpRequest<R>;
+
+    // Limits per source IP or subject: after everything that can be refused for its content (SPEC §5 order).
+    for (const limit of declaredLimits) {
+      if (limit.per === 'custom') continue;
+      const client =
+        limit.per === 'subject' ? state.principal?.subject : event.requestContext?.http?.sourceIp;
+      await limits.take(limit.setting, client ?? 'unknown');
+    }
 
     const key = event.headers['idempotency-key'];
     if (!idempotency || key === undefined) return respond(state, await implementation(request));

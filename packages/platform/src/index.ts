@@ -9,6 +9,7 @@ export * from './http-errors.js';
 export * from './idempotency.js';
 export * from './logger.js';
 export * from './pagination.js';
+export * from './rate-limit.js';
 export * from './routes.js';
 export * from './table.js';
 export * from './validation.js';

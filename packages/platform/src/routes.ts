@@ -41,6 +41,17 @@ export interface Access {
   bucket?: 'read' | 'write';
 }
 
+/**
+ * A stage limit (SPEC §0 "Abuse limits") a route counts against. `setting` names the stage config's
+ * `limits` entry. The HTTP stack takes `source-ip` and `subject` limits itself, after validation and before
+ * the implementation; `custom` limits are keyed by the domain (an email, a destination number, the stage) and
+ * taken through `request.limits` where the route's own rules say (e.g. after suppression).
+ */
+export interface RouteLimit {
+  setting: string;
+  per: 'source-ip' | 'subject' | 'custom';
+}
+
 type AnySchema = v.GenericSchema;
 
 export interface RequestSchemas {
@@ -68,6 +79,8 @@ export interface HttpRoute<R extends RequestSchemas = RequestSchemas> {
   /** Response body schema per status, for the API document. `null` means no body. */
   responses: Record<number, AnySchema | null>;
   access: Access;
+  /** Abuse limits this route counts against (their settings reach only this function). */
+  limits?: readonly RouteLimit[];
   /** Lambda timeout override (seconds). */
   timeoutSeconds?: number;
 }

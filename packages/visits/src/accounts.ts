@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   Conflict,
+  dynamo,
   isConditionFailure,
+  limitClientDigest,
   NotAuthenticated,
+  type RouteLimiter,
   retryContention,
   ServiceUnavailable,
   transactionCodes,
@@ -17,7 +21,7 @@ import {
 } from './passwords.js';
 import { emailKey } from './rules.js';
 import type { RegistrationInput, SessionInput, Token, User } from './schemas.js';
-import type { SessionTokens } from './tokens.js';
+import type { RevocationState, Session, SessionTokens } from './tokens.js';
 import { CONTENTION, releaseReservation, type VisitItem } from './visits.js';
 
 export type UserItem = {
@@ -28,7 +32,7 @@ export type UserItem = {
   minutes: number;
   reserved: number;
   available: number;
-};
+} & RevocationState;
 
 export const toUser = (u: UserItem): User => ({
   id: u.userId,
@@ -83,15 +87,34 @@ export async function register(
   return deps.tokens.issue(userId, now);
 }
 
+/** The stage limits a login counts against (declared on the route, SPEC §1). */
+export const LOGIN_LIMITS = { perEmail: 'loginFailuresPerEmail', perIp: 'loginFailuresPerIp' } as const;
+
+export interface LoginDeps {
+  tokens: SessionTokens;
+  passwordCost: ScryptCost;
+  onRehashError?: (error: unknown) => void;
+  /** The route's limiter (its declared limits) and the source IP it counts per; the handler always passes them. */
+  limits?: { limiter: Pick<RouteLimiter, 'take' | 'reset' | 'refund'>; sourceIp: string };
+}
+
 /**
  * Wrong email and wrong password are answered alike, in about the same time. A right password whose stored
  * hash is weaker than the stage's cost is rehashed (migration to a raised cost happens at each user's next
  * login; a failed rehash is only logged, the login still succeeds).
+ *
+ * Failed-login limits (SPEC §1): every attempt is counted as a failure BEFORE the password is checked
+ * (per source IP, then per email — an email that exists or not, alike), and a right password clears the
+ * email's count and gives the IP its one back. So however many attempts race, no more than the limit's
+ * passwords are ever checked per window, and a locked email is 429 even with the right password.
  */
-export async function startSession(
-  input: SessionInput,
-  deps: { tokens: SessionTokens; passwordCost: ScryptCost; onRehashError?: (error: unknown) => void },
-): Promise<Token> {
+export async function startSession(input: SessionInput, deps: LoginDeps): Promise<Token> {
+  const emailClient = limitClientDigest(emailKey(input.email));
+  const limits = deps.limits;
+  if (limits) {
+    await limits.limiter.take(LOGIN_LIMITS.perIp, limits.sourceIp);
+    await limits.limiter.take(LOGIN_LIMITS.perEmail, emailClient);
+  }
   const db = visitsDb();
   const { data: claim } = await db.entities.email
     .get({ emailKey: emailKey(input.email) })
@@ -108,6 +131,12 @@ export async function startSession(
       deps.onRehashError?.(error),
     );
   }
+  if (limits) {
+    await Promise.all([
+      limits.limiter.reset(LOGIN_LIMITS.perEmail, emailClient),
+      limits.limiter.refund(LOGIN_LIMITS.perIp, limits.sourceIp),
+    ]);
+  }
   return deps.tokens.issue(user.userId);
 }
 
@@ -122,6 +151,78 @@ async function rehash(userId: string, old: string, password: string, cost: Scryp
     .catch((error: unknown) => {
       if (!isConditionFailure(error)) throw error;
     });
+}
+
+/** Above this many live revocations, a logout revokes every token of the account instead (item size). */
+export const MAX_REVOKED_TOKENS = 500;
+
+/**
+ * Logout: revokes the token it was called with (its jti joins the account's `revoked` map until the token
+ * would have expired anyway), leaving the account's other tokens valid. `account` is what the authenticator
+ * just read: entries past their expiry are dropped in the same write. One UpdateItem.
+ */
+export async function endSession(account: UserItem, session: Session, now = new Date()): Promise<void> {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const live = Object.entries(account.revoked ?? {}).filter(([, exp]) => exp > nowSeconds);
+  const expired = Object.keys(account.revoked ?? {}).filter((jti) => !live.some(([l]) => l === jti));
+  const { client, table } = dynamo();
+  const key = visitsDb().entities.user.get({ userId: account.userId }).params().Key as Record<string, string>;
+  const write = (update: string, condition: string, names: Record<string, string>, values: object) =>
+    client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values as Record<string, unknown>,
+      }),
+    );
+  const ignoreGone = (error: unknown) => {
+    // The account was deleted meanwhile: its tokens are dead anyway.
+    if (!isConditionFailure(error)) throw error;
+  };
+
+  if (live.length >= MAX_REVOKED_TOKENS) {
+    await write(
+      'SET tokensNotBefore = :now, revoked = :none',
+      'attribute_exists(pk)',
+      {},
+      { ':now': nowSeconds, ':none': {} },
+    ).catch(ignoreGone);
+    return;
+  }
+  const names: Record<string, string> = { '#jti': session.tokenId };
+  expired.forEach((jti, i) => {
+    names[`#x${i}`] = jti;
+  });
+  const removals = expired.map((_, i) => `revoked.#x${i}`);
+  try {
+    await write(
+      `SET revoked.#jti = :exp${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
+      'attribute_exists(pk) AND attribute_type(revoked, :map)',
+      names,
+      { ':exp': session.expiresAt, ':map': 'M' },
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    // No map yet (the account's first logout): create it with this token.
+    await write(
+      'SET revoked = :first',
+      'attribute_exists(pk) AND attribute_not_exists(revoked)',
+      {},
+      { ':first': { [session.tokenId]: session.expiresAt } },
+    ).catch(async (second: unknown) => {
+      if (!isConditionFailure(second)) throw second;
+      // A concurrent logout created the map first: add to it.
+      await write(
+        'SET revoked.#jti = :exp',
+        'attribute_exists(pk)',
+        { '#jti': session.tokenId },
+        { ':exp': session.expiresAt },
+      ).catch(ignoreGone);
+    });
+  }
 }
 
 export async function getUser(userId: string): Promise<User> {

@@ -21,6 +21,10 @@ export const UserEntity = new Entity({
     /** Set while the account is being deleted: no new reservations are accepted. */
     closing: { type: 'boolean' },
     createdAt: { type: 'string', required: true, readOnly: true },
+    /** Logged-out tokens still within their lifetime: jti → exp (Unix seconds). See tokens.ts `isRevoked`. */
+    revoked: { type: 'any' },
+    /** Every token issued at or before this second is revoked. */
+    tokensNotBefore: { type: 'number' },
   },
   indexes: {
     byId: {

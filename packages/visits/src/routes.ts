@@ -28,8 +28,16 @@ export const register = defineRoute({
   summary: 'Create an account (email + password) and get a session token',
   auth: { kind: 'public' },
   request: { body: RegistrationInput },
-  responses: { 201: data(Token), 400: ErrorBody, 409: ErrorBody, 415: ErrorBody, 422: ErrorBody },
+  responses: {
+    201: data(Token),
+    400: ErrorBody,
+    409: ErrorBody,
+    415: ErrorBody,
+    422: ErrorBody,
+    429: ErrorBody,
+  },
   access: { table: 'write', parameters: SECRET },
+  limits: [{ setting: 'registrationsPerIp', per: 'source-ip' }],
 });
 
 export const startSession = defineRoute({
@@ -40,8 +48,32 @@ export const startSession = defineRoute({
   summary: 'Log in with email and password and get a session token',
   auth: { kind: 'public' },
   request: { body: SessionInput },
-  responses: { 200: data(Token), 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 422: ErrorBody },
-  // write: a login rehashes a password stored at a cost below the stage's (passwords.ts).
+  responses: {
+    200: data(Token),
+    400: ErrorBody,
+    401: ErrorBody,
+    415: ErrorBody,
+    422: ErrorBody,
+    429: ErrorBody,
+  },
+  // Writes: the failed-login counters (limiter items under `$visits#ratelimit#`), and a login rehashes a
+  // password stored at a cost below the stage's (passwords.ts).
+  access: { table: 'write', parameters: SECRET },
+  limits: [
+    { setting: 'loginFailuresPerIp', per: 'custom' },
+    { setting: 'loginFailuresPerEmail', per: 'custom' },
+  ],
+});
+
+export const endSession = defineRoute({
+  method: 'DELETE',
+  path: '/api/auth/session',
+  functionName: 'VisitsEndSession',
+  handler: 'functions/visits/end-session.ts',
+  summary: 'Log out: revoke the token this request carries (the account’s other tokens stay valid)',
+  auth: session,
+  request: {},
+  responses: { 204: null, 401: ErrorBody },
   access: { table: 'write', parameters: SECRET },
 });
 
@@ -188,6 +220,7 @@ export const visitsService: ServiceDefinition = {
   routes: [
     register,
     startSession,
+    endSession,
     unregister,
     getUser,
     requestVisit,

@@ -5,11 +5,13 @@ import { OWASP_SCRYPT_LOG2N, type ScryptCost, scryptCost } from './passwords.js'
 import {
   type SessionTokens,
   sessionAuthenticator,
+  sessionOf,
   sessionTokens,
   ssmTokenSecret,
   type TokenSecretSource,
   tokenAuthenticator,
 } from './tokens.js';
+import type { Caller } from './visits.js';
 
 export const VisitsEnv = v.object({
   TABLE_NAME: v.pipe(v.string(), v.minLength(1)),
@@ -54,6 +56,11 @@ export function visitsRuntime(): VisitsRuntime {
 export function callerId(principal: Principal | undefined): string {
   if (!principal) throw new NotAuthenticated();
   return principal.subject;
+}
+
+/** The caller with their token's session, so the route's own account read also refuses a logged-out token. */
+export function callerSession(principal: Principal | undefined): Caller {
+  return sessionOf(principal) ?? callerId(principal);
 }
 
 /** The caller's account as the authenticator read it while checking the token (no second read). */

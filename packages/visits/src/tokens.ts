@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Authenticator,
   bearerToken,
   lifetimeExceeds,
   NotAuthenticated,
+  type Principal,
   ServiceUnavailable,
 } from '@svc/platform';
 import { readParameter } from '@svc/platform/parameters';
@@ -29,10 +31,40 @@ const AUDIENCE = 'svc-visits';
 /** Shorter secrets are a configuration fault, not something to sign with. */
 const MIN_SECRET_BYTES = 32;
 
+/** What identifies one session token: its user, its own id (`jti`, for logout) and its lifetime. */
+export interface Session {
+  userId: string;
+  tokenId: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** What an account keeps about revoked tokens (see `isRevoked`). */
+export interface RevocationState {
+  /** jti → the token's `exp` (Unix seconds): tokens logged out before they expired. */
+  revoked?: Record<string, number> | undefined;
+  /** Every token issued at or before this second is revoked (a logout that would overfill `revoked`). */
+  tokensNotBefore?: number | undefined;
+}
+
+/** A token logged out (its jti is listed) or issued before a logout of every token. */
+export function isRevoked(account: RevocationState, session: Session | undefined): boolean {
+  if (!session) return false;
+  if (account.tokensNotBefore !== undefined && session.issuedAt <= account.tokensNotBefore) return true;
+  return account.revoked !== undefined && Object.hasOwn(account.revoked, session.tokenId);
+}
+
 export interface SessionTokens {
   issue(userId: string, now?: Date): Promise<Token>;
   /** The user id (`sub`) of a valid token; NotAuthenticated for anything else. */
   verify(token: string): Promise<string>;
+  /** The whole session of a valid token (user, jti, iat, exp); NotAuthenticated for anything else. */
+  verifySession(token: string): Promise<Session>;
+}
+
+/** The session behind a principal the visits authenticators built (undefined for anything else). */
+export function sessionOf(principal: Principal | undefined): Session | undefined {
+  return principal?.context?.session as Session | undefined;
 }
 
 export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
@@ -52,25 +84,32 @@ export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
         .setAudience(AUDIENCE)
         .setIssuedAt(issuedAt)
         .setExpirationTime(expiresAt)
+        .setJti(randomUUID())
         .sign(await key());
       return { access_token: accessToken, expires_at: new Date(expiresAt * 1000).toISOString() };
     },
     async verify(token) {
+      return (await this.verifySession(token)).userId;
+    },
+    async verifySession(token) {
       const secret = await key();
       try {
         const { payload } = await jwtVerify(token, secret, {
           algorithms: ['HS256'],
           issuer: ISSUER,
           audience: AUDIENCE,
-          requiredClaims: ['sub', 'exp'],
+          // `jti` names the token for logout; a token without one could never be revoked.
+          requiredClaims: ['sub', 'exp', 'jti'],
           clockTolerance: 5,
         });
-        if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new NotAuthenticated();
+        const { sub, jti, iat, exp } = payload;
+        if (typeof sub !== 'string' || sub.length === 0) throw new NotAuthenticated();
+        if (typeof jti !== 'string' || jti.length === 0 || jti.length > 64) throw new NotAuthenticated();
         // Never longer-lived than what `issue` mints (exp − iat = TOKEN_TTL_SECONDS).
         if (lifetimeExceeds(payload, TOKEN_TTL_SECONDS, Math.floor(Date.now() / 1000))) {
           throw new NotAuthenticated();
         }
-        return payload.sub;
+        return { userId: sub, tokenId: jti, issuedAt: iat ?? 0, expiresAt: exp ?? 0 };
       } catch {
         // Signature, algorithm (incl. `none`), issuer, audience, expiry, malformed: all the caller's problem.
         throw new NotAuthenticated();
@@ -87,14 +126,16 @@ export function sessionTokens(secretSource: TokenSecretSource): SessionTokens {
  */
 export function tokenAuthenticator(tokens: SessionTokens): Authenticator {
   return async (headers) => {
-    const userId = await tokens.verify(bearerToken(headers, { allowBare: true }));
-    return { subject: userId, scopes: new Set(), claims: { sub: userId } };
+    const session = await tokens.verifySession(bearerToken(headers, { allowBare: true }));
+    const userId = session.userId;
+    return { subject: userId, scopes: new Set(), claims: { sub: userId }, context: { session } };
   };
 }
 
 /**
  * The authenticator of every protected visits route: `Bearer <t>` or the bare token, a valid HS256
- * signature, and an account that still exists (a deleted account's token stops working at once).
+ * signature, and an account that still exists (a deleted account's token stops working at once) and has
+ * not revoked this token (logout).
  */
 export function sessionAuthenticator(
   tokens: SessionTokens,
@@ -102,9 +143,11 @@ export function sessionAuthenticator(
 ): Authenticator {
   return async (headers) => {
     const token = bearerToken(headers, { allowBare: true });
-    const userId = await tokens.verify(token);
+    const session = await tokens.verifySession(token);
+    const userId = session.userId;
     const account = await findAccount(userId);
-    if (!account) throw new NotAuthenticated();
-    return { subject: userId, scopes: new Set(), claims: { sub: userId }, context: { account } };
+    // A logged-out token is refused by the same read that finds the account: no round trip of its own.
+    if (!account || isRevoked(account as RevocationState, session)) throw new NotAuthenticated();
+    return { subject: userId, scopes: new Set(), claims: { sub: userId }, context: { account, session } };
   };
 }

@@ -17,6 +17,15 @@ import {
 import { visitsDb } from './entities.js';
 import { isTodayOrLater, palCredit, VISIT_STATUSES, type VisitStatus } from './rules.js';
 import type { Completion, Transaction, Visit, VisitInput } from './schemas.js';
+import { isRevoked, type Session } from './tokens.js';
+
+/**
+ * Who calls: a user id (domain code and tests), or the session of a token, whose revocation (logout) the
+ * route's first read checks along with the account (see tokens.ts `isRevoked`).
+ */
+export type Caller = string | Session;
+const idOf = (caller: Caller) => (typeof caller === 'string' ? caller : caller.userId);
+const sessionIn = (caller: Caller) => (typeof caller === 'string' ? undefined : caller);
 
 /** Many callers hit one member item at once (SPEC §1 concurrency); a few more tries than the default. */
 export const CONTENTION: RetryOptions = { attempts: 6, baseDelayMs: 25 };
@@ -105,15 +114,15 @@ async function readTogether(keys: { users: string[]; visitId?: string }) {
  * `tokenAuthenticator`): one round trip of latency instead of two, the same two calls. A missing account
  * wins over anything the read answered or threw, as the full session check would.
  */
-export async function asCaller<T>(callerId: string, read: () => Promise<T>): Promise<T> {
+export async function asCaller<T>(caller: Caller, read: () => Promise<T>): Promise<T> {
   const [account, result] = await Promise.allSettled([
     visitsDb()
-      .entities.user.get({ userId: callerId })
-      .go({ consistent: true, attributes: ['userId'] }),
+      .entities.user.get({ userId: idOf(caller) })
+      .go({ consistent: true, attributes: ['userId', 'revoked', 'tokensNotBefore'] }),
     read(),
   ]);
   if (account.status === 'rejected') throw account.reason;
-  if (!account.value.data) throw new NotAuthenticated();
+  if (!account.value.data || isRevoked(account.value.data, sessionIn(caller))) throw new NotAuthenticated();
   if (result.status === 'rejected') throw result.reason;
   return result.value;
 }
@@ -123,9 +132,10 @@ export async function asCaller<T>(callerId: string, read: () => Promise<T>): Pro
  * account check (these routes use `tokenAuthenticator`) costs no round trip of its own. A missing account is
  * refused before anything about the visit is told, as the full session check would.
  */
-async function readVisitFor(callerId: string, visitId: string): Promise<VisitItem> {
-  const { users, visit } = await readTogether({ users: [callerId], visitId });
-  if (!users.has(callerId)) throw new NotAuthenticated();
+async function readVisitFor(caller: Caller, visitId: string): Promise<VisitItem> {
+  const { users, visit } = await readTogether({ users: [idOf(caller)], visitId });
+  const account = users.get(idOf(caller));
+  if (!account || isRevoked(account, sessionIn(caller))) throw new NotAuthenticated();
   if (!visit) throw new NotFound('Visit not found.');
   return visit;
 }
@@ -184,8 +194,8 @@ export async function getVisit(visitId: string): Promise<Visit> {
 }
 
 /** GET /api/visits/{id}: any signed-in caller may read a visit (pals browse them), account checked in the same read. */
-export async function getVisitAs(callerId: string, visitId: string): Promise<Visit> {
-  return toVisit(await readVisitFor(callerId, visitId));
+export async function getVisitAs(caller: Caller, visitId: string): Promise<Visit> {
+  return toVisit(await readVisitFor(caller, visitId));
 }
 
 function requireCancellable(visit: VisitItem, memberId: string): void {
@@ -229,8 +239,9 @@ export async function releaseReservation(visit: VisitItem, now = new Date()): Pr
   }, CONTENTION);
 }
 
-export async function cancelVisit(memberId: string, visitId: string, now = new Date()): Promise<Visit> {
-  const visit = await readVisitFor(memberId, visitId);
+export async function cancelVisit(caller: Caller, visitId: string, now = new Date()): Promise<Visit> {
+  const memberId = idOf(caller);
+  const visit = await readVisitFor(caller, visitId);
   requireCancellable(visit, memberId);
   if (!(await releaseReservation(visit, now))) {
     // Lost a race with a completion or another cancel: answer from what the visit is now.
@@ -246,8 +257,9 @@ export async function cancelVisit(memberId: string, visitId: string, now = new D
  * once per visit plus one ledger copy for each party. The visit condition makes completion happen at
  * most once, whatever races it.
  */
-export async function completeVisit(palId: string, visitId: string, now = new Date()): Promise<Completion> {
-  const visit = await readVisitFor(palId, visitId);
+export async function completeVisit(caller: Caller, visitId: string, now = new Date()): Promise<Completion> {
+  const palId = idOf(caller);
+  const visit = await readVisitFor(caller, visitId);
   if (visit.memberId === palId) throw new Forbidden('You cannot complete your own visit.');
   if (visit.status !== 'requested') throw new Conflict(`The visit is ${visit.status}, not requested.`);
   const m = visit.minutes;

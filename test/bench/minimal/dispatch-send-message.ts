@@ -1,4 +1,5 @@
-// POST /messages, the minimal way: the suppression GetItem, the message PutItem (the real item, with its
+// POST /messages, the minimal way: the suppression GetItem, the three send limits (caller bucket,
+// destination window, a daily segment shard: one conditional UpdateItem each), the message PutItem (the real item, with its
 // gsi1/gsi2 keys and ElectroDB markers, create-only) and the SQS send of `{id}` to QUEUE_URL_DISPATCH_SEND.
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -13,6 +14,7 @@ import {
   problem,
   suppressionKey,
 } from './dispatch-shared.js';
+import { take } from './limits-shared.js';
 import { doc, type Event, reply, TABLE, verifyJwt } from './shared.js';
 
 const sqs = new SQSClient({ maxAttempts: 3 });
@@ -30,9 +32,17 @@ export const handler = async (event: Event) => {
     return problem(event, 422, 'Validation failed.', {
       fields: { to_number: ['was reported invalid by a provider; messages to it are refused'] },
     });
+  const { segments, encoding } = countSegments(input.message);
+  const wait =
+    (await take('messagesPerCaller', String(caller.sub ?? 'anonymous'))) ??
+    (await take('messagesPerDestination', input.to_number)) ??
+    (await take('dailySegments', 'stage', segments));
+  if (wait !== undefined)
+    return problem(event, 429, 'Too many requests, retry later.', {
+      headers: { 'retry-after': String(wait) },
+    });
   const id = randomUUID();
   const now = new Date().toISOString();
-  const { segments, encoding } = countSegments(input.message);
   await doc.send(
     new PutCommand({
       TableName: TABLE,

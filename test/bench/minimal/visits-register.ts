@@ -1,7 +1,8 @@
-// Twin of VisitsRegister: scrypt the password, then the email claim and the user in one
+// Twin of VisitsRegister: the registrations-per-IP counter, scrypt the password, then the email claim and the user in one
 // TransactWriteItems (both conditional creates), and a signed session token.
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { take } from './limits-shared.js';
 import { doc, type Event, reply, TABLE } from './shared.js';
 import {
   type Context,
@@ -20,6 +21,14 @@ const CREATE = 'attribute_not_exists(pk) AND attribute_not_exists(sk)';
 
 export const handler = async (event: Event, _context?: Context) => {
   const input = JSON.parse(event.body ?? '{}') as Record<string, string>;
+  const ip = String(
+    (event as { requestContext?: { http?: { sourceIp?: string } } }).requestContext?.http?.sourceIp,
+  );
+  const wait = await take('registrationsPerIp', ip);
+  if (wait !== undefined) {
+    const answer = fail(429, 'Too many requests, retry later.', event);
+    return { ...answer, headers: { ...answer.headers, 'retry-after': String(wait) } };
+  }
   const email = String(input.email).trim();
   const userId = randomUUID();
   const now = new Date();

@@ -61,8 +61,8 @@ export function tokenSecret(): Promise<Uint8Array> {
   return secretPromise;
 }
 
-const ISSUER = 'svc-visits';
-const AUDIENCE = 'svc-visits';
+export const ISSUER = 'svc-visits';
+export const AUDIENCE = 'svc-visits';
 export const TOKEN_TTL_SECONDS = 24 * 3600;
 
 /** `{ access_token, expires_at }` exactly as the real `issue` signs it. */
@@ -76,12 +76,13 @@ export async function issueToken(userId: string, now = new Date()) {
     .setAudience(AUDIENCE)
     .setIssuedAt(issuedAt)
     .setExpirationTime(expiresAt)
+    .setJti(randomUUID())
     .sign(await tokenSecret());
   return { access_token: accessToken, expires_at: new Date(expiresAt * 1000).toISOString() };
 }
 
 /** `Bearer <t>` or the bare token (the real authenticator allows both). */
-function tokenOf(event: Event): string | undefined {
+export function tokenOf(event: Event): string | undefined {
   const raw = event.headers?.authorization?.trim();
   if (!raw) return undefined;
   const match = /^Bearer\s+(\S+)$/i.exec(raw);

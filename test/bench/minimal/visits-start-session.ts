@@ -1,6 +1,8 @@
-// Twin of VisitsStartSession: the email claim, then its user (both consistent reads, only the
-// attributes needed), scrypt verify (or the decoy for an unknown email), and a signed token.
+// Twin of VisitsStartSession: the failed-login counters taken first (per IP, then per email), the email
+// claim, then its user (both consistent reads, only the attributes needed), scrypt verify (or the decoy for
+// an unknown email), on success the email's count cleared and the IP's given back, and a signed token.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { clearAndRefund, digest, take } from './limits-shared.js';
 import { doc, type Event, reply, TABLE } from './shared.js';
 import {
   type Context,
@@ -12,9 +14,20 @@ import {
   verifyPassword,
 } from './visits-shared.js';
 
+const throttled = (event: Event, seconds: number) => {
+  const answer = fail(429, 'Too many requests, retry later.', event);
+  return { ...answer, headers: { ...answer.headers, 'retry-after': String(seconds) } };
+};
+
 export const handler = async (event: Event, _context?: Context) => {
   const input = JSON.parse(event.body ?? '{}') as Record<string, string>;
   const password = String(input.password);
+  const ip = String(
+    (event as { requestContext?: { http?: { sourceIp?: string } } }).requestContext?.http?.sourceIp,
+  );
+  const emailClient = digest(String(input.email).trim().toLowerCase());
+  const wait = (await take('loginFailuresPerIp', ip)) ?? (await take('loginFailuresPerEmail', emailClient));
+  if (wait !== undefined) return throttled(event, wait);
   const { Item: claim } = await doc.send(
     new GetCommand({
       TableName: TABLE,
@@ -37,5 +50,6 @@ export const handler = async (event: Event, _context?: Context) => {
     ? await verifyPassword(password, String(user.passwordHash))
     : await verifyAgainstDecoy(password);
   if (!user || !valid) return fail(401, 'Invalid email or password.', event);
-  return reply(200, { data: await issueToken(String(user.userId)) });
+  await clearAndRefund('loginFailuresPerEmail', emailClient, 'loginFailuresPerIp', ip);
+  return reply(200, { data: await issueToken(String(user.userId)) }, { 'cache-control': 'no-store' });
 };

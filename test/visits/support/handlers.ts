@@ -1,6 +1,7 @@
 import { type RunningSsm, startLocalSsm } from '@svc/local/ssm-server';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { apiEvent, invoke } from '../../support/api-event.js';
+import { testRateLimits } from '../../support/limits.js';
 import { TEST_SECRET } from './accounts.js';
 
 export const SECRET_PARAMETER = '/svc/test/visits-token-secret';
@@ -17,6 +18,7 @@ export async function loadVisitsHandlers() {
     STARTING_MINUTES: '120',
     // The local preset's cost: tests register many users (prod hashes at 2^17, see README Decisions).
     PASSWORD_SCRYPT_LOG2N: '14',
+    RATE_LIMITS: testRateLimits('visits'),
   });
   const [
     register,
