@@ -1,11 +1,13 @@
-// POST /messages, the minimal way: the suppression GetItem, the message PutItem (the real item, with its
-// gsi1/gsi2 keys and ElectroDB markers, create-only) and the SQS send of `{id}` to QUEUE_URL_DISPATCH_SEND.
+// POST /messages, the minimal way: the suppression GetItem, the feed entry PutItem (its shard's partition),
+// the message PutItem (the real item, with its gsi1 keys and ElectroDB markers, create-only) and the SQS send
+// of `{id}` to QUEUE_URL_DISPATCH_SEND.
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   countSegments,
-  FEED_PK,
+  FEED_MARKERS,
+  feedKey,
   listSk,
   MESSAGE_MARKERS,
   messageKey,
@@ -37,6 +39,18 @@ export const handler = async (event: Event) => {
     new PutCommand({
       TableName: TABLE,
       Item: {
+        shard: Number(feedKey(now, id).pk.split('_')[1]),
+        createdAt: now,
+        id,
+        ...feedKey(now, id),
+        ...FEED_MARKERS,
+      },
+    }),
+  );
+  await doc.send(
+    new PutCommand({
+      TableName: TABLE,
+      Item: {
         id,
         toNumber: input.to_number,
         message: input.message,
@@ -48,12 +62,9 @@ export const handler = async (event: Event) => {
         updatedAt: now,
         history: [{ status: 'queued', at: now }],
         attempts: 0,
-        feed: 'all',
         ...messageKey(id),
         gsi1pk: numberPk(input.to_number),
         gsi1sk: listSk(now, id),
-        gsi2pk: FEED_PK,
-        gsi2sk: listSk(now, id),
         ...MESSAGE_MARKERS,
       },
       ConditionExpression: 'attribute_not_exists(#pk) AND attribute_not_exists(#sk)',
