@@ -147,6 +147,8 @@ export const BreakerEntity = new Entity({
     failures: { type: 'number' },
     openUntil: { type: 'number' },
     probeUntil: { type: 'number' },
+    /** When it last closed after being open: the start of the provider's ramp back to full traffic. */
+    closedAt: { type: 'number' },
     updatedAt: { type: 'string' },
   },
   indexes: {

@@ -15,13 +15,11 @@ export async function backfillFeed(options: { pageSize?: number; log?: (moved: n
   const messages = dispatchDb().entities.message;
   let moved = 0;
   for (;;) {
-    const { data } = await messages.query
-      .legacyRecent({ feed: 'all' })
-      .go({
-        limit: options.pageSize ?? 100,
-        count: options.pageSize ?? 100,
-        attributes: ['id', 'createdAt'],
-      });
+    const { data } = await messages.query.legacyRecent({ feed: 'all' }).go({
+      limit: options.pageSize ?? 100,
+      count: options.pageSize ?? 100,
+      attributes: ['id', 'createdAt'],
+    });
     if (data.length === 0) return moved;
     for (const m of data) {
       await addToFeed(m.id, m.createdAt);

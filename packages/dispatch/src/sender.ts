@@ -271,6 +271,12 @@ export async function processSendJob(
     return new Map<string, BreakerPhase>();
   });
   const order = providerOrder(deps.weights, (name) => phases.get(name) === 'open', deps.random);
+  // A provider ramping back after an outage is the first choice only for its share of sends.
+  const first = order[0];
+  if (first !== undefined && order.length > 1 && deps.breaker.share) {
+    const share = deps.breaker.share(first, now());
+    if (share < 1 && (deps.random ?? Math.random)() >= share) order.push(order.shift() ?? first);
+  }
   const byName = new Map(deps.providers.map((p) => [p.name, p]));
   const failures: string[] = [];
 
