@@ -2,7 +2,8 @@
 // beside a hand-written bare-SDK twin (test/bench/minimal/, the limit); then gateway load and the dispatch
 // pipeline. Writes BENCHMARKS.md at the repo root.
 // `pnpm bench --only A,B` measures just those functions (fewer knobs: BENCH_COUNT, BENCH_COLD_RUNS), prints
-// both answers side by side to check a twin, and writes nothing.
+// both answers side by side to check a twin, and writes nothing. `--no-heat` skips section 8 (partition heat,
+// test/bench/heat.ts, which also runs alone: `pnpm exec tsx test/bench/heat.ts`).
 import { execFile, execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { build } from 'esbuild';
 import { TEST_LIMITS } from '../support/limits.js';
 import { everyFunction } from './every-function.js';
 import { CALL_REASONS, GAP_NOTES } from './findings.js';
+import { partitionHeat } from './heat.js';
 import { startCountingProxy } from './proxy.js';
 import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, sourceMapTable } from './source-maps.js';
 
@@ -754,6 +756,12 @@ try {
   }
   for (const line of GAP_NOTES) note(line);
   note('');
+
+  if (!only && !args.has('--no-heat')) {
+    // Section 8: its own DynamoDB Local and runtime behind the heat proxy (test/bench/heat.ts).
+    const heatLines = await partitionHeat((line) => console.log(line));
+    for (const line of heatLines) note(line);
+  }
 
   note('## Not measured');
   note('');

@@ -15,9 +15,9 @@ export interface ProxyAnswer {
 
 export interface ProxyHooks {
   /** Before forwarding: an answer to give instead, or a new request body to forward. */
-  before?(call: ProxiedCall): ProxyAnswer | Buffer | undefined;
+  before?(call: ProxiedCall): ProxyAnswer | Buffer | undefined | Promise<ProxyAnswer | Buffer | undefined>;
   /** After the service answered: the answer the client gets (default: the service's own). */
-  after?(call: ProxiedCall, answer: ProxyAnswer): ProxyAnswer;
+  after?(call: ProxiedCall, answer: ProxyAnswer): ProxyAnswer | Promise<ProxyAnswer>;
 }
 
 /** An answer in the AWS JSON protocol's shape (errors and results alike). */
@@ -44,10 +44,10 @@ export async function startAwsProxy(target: string, hooks: ProxyHooks = {}) {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
       const call: ProxiedCall = { operation, body: Buffer.concat(chunks) };
-      const early = hooks.before?.(call);
+      const early = await hooks.before?.(call);
       if (early && !Buffer.isBuffer(early)) return send(res, early);
       if (early) call.body = early;
       const headers = { ...req.headers, host: upstream.host, 'content-length': String(call.body.length) };
@@ -56,9 +56,9 @@ export async function startAwsProxy(target: string, hooks: ProxyHooks = {}) {
         (up) => {
           const out: Buffer[] = [];
           up.on('data', (c: Buffer) => out.push(c));
-          up.on('end', () => {
+          up.on('end', async () => {
             const answer = { status: up.statusCode ?? 500, headers: up.headers, body: Buffer.concat(out) };
-            send(res, hooks.after ? hooks.after(call, answer) : answer);
+            send(res, hooks.after ? await hooks.after(call, answer) : answer);
           });
         },
       );

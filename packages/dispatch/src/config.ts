@@ -79,6 +79,8 @@ export interface SenderConfig {
   breaker: { failureThreshold: number; openMs: number };
   /** Exponential backoff of failed sends; absent where the queue's visibility timeout is the delay. */
   backoff?: { queueUrl: string; baseSeconds: number };
+  /** The send queue itself: where an acceptance the table refused is put (see sender.ts `keepAcceptance`). */
+  sendQueueUrl?: string;
 }
 
 /** Every provider named in PROVIDER_WEIGHTS needs `<NAME>_URL` (PROVIDER1_URL for provider1). */
@@ -100,6 +102,7 @@ export function loadSenderConfig(env: Record<string, string | undefined> = proce
     ...(base.SQS_QUEUE_URL && base.SQS_RETRY_BACKOFF_SECONDS
       ? { backoff: { queueUrl: base.SQS_QUEUE_URL, baseSeconds: base.SQS_RETRY_BACKOFF_SECONDS } }
       : {}),
+    ...(base.SQS_QUEUE_URL ? { sendQueueUrl: base.SQS_QUEUE_URL } : {}),
   };
 }
 

@@ -3,9 +3,11 @@ import { Entity, type EntityItem, Service } from 'electrodb';
 import { MESSAGE_STATUSES } from './statuses.js';
 
 /**
- * One SMS. Its own partition (get by id is one GetItem); `gsi1` lists a number's messages and `gsi2`
- * all messages, both newest first by `createdAt#id`. The claim fields (`claimToken`, `claimExpiresAt`)
- * are the sender's lease: only the holder may record the provider's answer.
+ * One SMS. Its own partition (get by id is one GetItem); `gsi1` lists a number's messages newest first by
+ * `createdAt#id` (one number's own partition, bounded by the per-number limit). The list of every message is
+ * not an index of this item: it is the write-once {@link FeedEntity} (see the README, "Listing"). The claim
+ * fields (`claimToken`, `claimExpiresAt`) are the sender's lease: only the holder may record the provider's
+ * answer.
  */
 export const MessageEntity = new Entity({
   model: { service: 'dispatch', entity: 'message', version: '1' },
@@ -39,8 +41,12 @@ export const MessageEntity = new Entity({
     claimToken: { type: 'string' },
     /** Epoch milliseconds; a `sending` message whose lease passed may be claimed again. */
     claimExpiresAt: { type: 'number' },
-    /** Constant partition of the all-messages index. */
-    feed: { type: 'string', default: 'all', readOnly: true },
+    /**
+     * Legacy: the constant partition (`all`) of the old all-messages index gsi2, rewritten on every status
+     * change. New messages never set it (so they are not in gsi2); items written before the feed shards
+     * keep it until the backfill (`feed-backfill.ts`) moves them, and the list reads gsi2 until then.
+     */
+    feed: { type: 'string' },
   },
   indexes: {
     byId: {
@@ -52,10 +58,62 @@ export const MessageEntity = new Entity({
       pk: { field: 'gsi1pk', composite: ['toNumber'] },
       sk: { field: 'gsi1sk', composite: ['createdAt', 'id'] },
     },
-    recent: {
+    /** Legacy, sparse: only messages written before the feed shards (see `feed`). */
+    legacyRecent: {
       index: 'gsi2',
       pk: { field: 'gsi2pk', composite: ['feed'] },
       sk: { field: 'gsi2sk', composite: ['createdAt', 'id'] },
+    },
+  },
+});
+
+/** Write shards of the all-messages feed: 16 partitions take 16,000 messages/s at 1 WCU per message. */
+export const FEED_SHARDS = 16;
+
+/** The feed shard of a message: from its id, so anyone (the backfill too) finds the same one. */
+export function feedShard(id: string): number {
+  return Number.parseInt(id.replace(/-/g, '').slice(-6), 16) % FEED_SHARDS;
+}
+
+/**
+ * One message's entry in the all-messages feed: written once, when the message is stored, and never
+ * again (its status lives on the message), on one of {@link FEED_SHARDS} base-table partitions. A small
+ * item (~120 bytes, 1 WCU). The list merges the shards newest first by `createdAt#id`.
+ */
+export const FeedEntity = new Entity({
+  model: { service: 'dispatch', entity: 'feed', version: '1' },
+  attributes: {
+    shard: { type: 'number', required: true, readOnly: true },
+    createdAt: { type: 'string', required: true, readOnly: true },
+    id: { type: 'string', required: true, readOnly: true },
+  },
+  indexes: {
+    byShard: {
+      pk: { field: 'pk', composite: ['shard'] },
+      sk: { field: 'sk', composite: ['createdAt', 'id'] },
+    },
+  },
+});
+
+/**
+ * A provider's acceptance of a message, kept apart from the message item (its own partition), written
+ * when recording `sent` on the message failed (e.g. throttled): a later claim of the message finds it and
+ * records `sent` instead of handing the message to a provider again.
+ */
+export const AcceptanceEntity = new Entity({
+  model: { service: 'dispatch', entity: 'acceptance', version: '1' },
+  attributes: {
+    messageId: { type: 'string', required: true, readOnly: true },
+    provider: { type: 'string', required: true, readOnly: true },
+    providerMessageId: { type: 'string', required: true, readOnly: true },
+    at: { type: 'string', required: true, readOnly: true },
+    /** Epoch seconds (table TTL): long after any redelivery or replay of the message could come. */
+    expiresAt: { type: 'number', required: true, readOnly: true },
+  },
+  indexes: {
+    byMessage: {
+      pk: { field: 'pk', composite: ['messageId'] },
+      sk: { field: 'sk', composite: [] },
     },
   },
 });
@@ -89,6 +147,8 @@ export const BreakerEntity = new Entity({
     failures: { type: 'number' },
     openUntil: { type: 'number' },
     probeUntil: { type: 'number' },
+    /** When it last closed after being open: the start of the provider's ramp back to full traffic. */
+    closedAt: { type: 'number' },
     updatedAt: { type: 'string' },
   },
   indexes: {
@@ -104,7 +164,13 @@ let service: ReturnType<typeof createService> | undefined;
 function createService() {
   const { client, table } = dynamo();
   return new Service(
-    { message: MessageEntity, suppression: SuppressionEntity, breaker: BreakerEntity },
+    {
+      message: MessageEntity,
+      feed: FeedEntity,
+      acceptance: AcceptanceEntity,
+      suppression: SuppressionEntity,
+      breaker: BreakerEntity,
+    },
     { client, table },
   );
 }
@@ -117,3 +183,5 @@ export function dispatchDb() {
 
 export type MessageItem = EntityItem<typeof MessageEntity>;
 export type HistoryEntry = MessageItem['history'][number];
+export type FeedItem = EntityItem<typeof FeedEntity>;
+export type AcceptanceItem = EntityItem<typeof AcceptanceEntity>;

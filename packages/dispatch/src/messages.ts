@@ -15,6 +15,7 @@ import {
 import { verifyCallbackToken } from './callback-token.js';
 import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
 import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
+import { addToFeed, feedPage } from './feed.js';
 import type { MessageQueue } from './queue.js';
 import type {
   AcceptedMessage,
@@ -76,6 +77,9 @@ export async function submitMessage(input: MessageInput, options: SubmitOptions)
   }
   const id = randomUUID();
   const messages = dispatchDb().entities.message;
+  // The feed entry first: if the message write then fails, the list passes over the entry; the other order
+  // could leave a message no list shows.
+  await addToFeed(id, now);
   await messages
     .create({
       id,
@@ -173,8 +177,9 @@ function positionOf(cursor: string | undefined): { createdAt: string; id: string
 }
 
 /**
- * Newest first: one Query on gsi1 (one number) or gsi2 (every message). The cursor is our own position,
- * not DynamoDB's key, so a forged one is a 400 (never a 500) and one from the other list still works.
+ * Newest first: one Query on gsi1 (one number), or the feed shards merged (every message, see feed.ts).
+ * The cursor is our own position, not DynamoDB's key, so a forged one is a 400 (never a 500) and one from
+ * the other list still works.
  */
 export async function listMessages(options: ListOptions): Promise<Page<MessageSummary>> {
   const before = positionOf(options.cursor);
@@ -186,8 +191,7 @@ export async function listMessages(options: ListOptions): Promise<Page<MessageSu
     const base = messages.query.byNumber({ toNumber: options.toNumber });
     data = (await (before ? base.lt(before) : base).go(page)).data;
   } else {
-    const base = messages.query.recent({ feed: 'all' });
-    data = (await (before ? base.lt(before) : base).go(page)).data;
+    data = await feedPage(before, take);
   }
   const items = data.slice(0, options.limit);
   const last = items.at(-1);

@@ -1,8 +1,21 @@
 import { sendJson } from '@svc/platform/queues';
 import * as v from 'valibot';
 
-/** The body of a `dispatch-send` SQS message: only the id; the message itself lives in the table. */
-export const SendJob = v.object({ id: v.pipe(v.string(), v.uuid()) });
+/**
+ * The body of a `dispatch-send` SQS message: only the id; the message itself lives in the table. A job with
+ * `accepted` carries a provider's acceptance the sender could not record in the table (it was throttling):
+ * it is recorded from the queue and the message is never handed to a provider again.
+ */
+export const SendJob = v.object({
+  id: v.pipe(v.string(), v.uuid()),
+  accepted: v.optional(
+    v.object({
+      provider: v.pipe(v.string(), v.minLength(1)),
+      providerMessageId: v.pipe(v.string(), v.minLength(1)),
+      at: v.pipe(v.string(), v.isoTimestamp()),
+    }),
+  ),
+});
 export type SendJob = v.InferOutput<typeof SendJob>;
 
 /** Port: hands a stored message to the sender. */

@@ -88,7 +88,8 @@ export const sender: QueueConsumer = {
   batchSize: 10,
   // Records of a batch run in parallel; one record makes at most one call per provider.
   timeoutSeconds: 30,
-  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER] },
+  // sendsTo its own queue: a provider's acceptance the table refused goes back onto it (sender.ts).
+  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER], sendsTo: [SEND_QUEUE] },
 };
 
 export const dispatchService: ServiceDefinition = {

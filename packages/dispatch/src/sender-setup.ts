@@ -3,7 +3,15 @@ import { dynamoCircuitBreaker } from './breaker.js';
 import { callbackUrl } from './callback-token.js';
 import type { SenderConfig } from './config.js';
 import { httpSmsProvider } from './providers.js';
+import { sqsMessageQueue } from './queue.js';
 import type { SenderDeps } from './sender.js';
+
+/**
+ * Breaker state is read at most once per 1.5–3 s per container (see breaker.ts), and a provider back from
+ * an outage ramps to its full share over 30 s.
+ */
+const BREAKER_CACHE_MS = 3_000;
+const BREAKER_RAMP_MS = 30_000;
 
 /** Margin on top of the provider calls for the table writes around them. */
 const LEASE_MARGIN_MS = 10_000;
@@ -13,11 +21,17 @@ export function senderDeps(config: SenderConfig): SenderDeps {
   return {
     providers: config.providers.map((p) => httpSmsProvider(p, config.timeoutMs)),
     weights: config.providers,
-    breaker: dynamoCircuitBreaker({ ...config.breaker, probeMs: config.timeoutMs + LEASE_MARGIN_MS }),
+    breaker: dynamoCircuitBreaker({
+      ...config.breaker,
+      probeMs: config.timeoutMs + LEASE_MARGIN_MS,
+      cacheMs: BREAKER_CACHE_MS,
+      rampMs: BREAKER_RAMP_MS,
+    }),
     callbackUrl: async (messageId) =>
       callbackUrl(config.callbackBaseUrl, await readParameter(config.callbackSecretParameter), messageId),
     maxReceiveCount: config.maxReceiveCount,
     leaseMs: config.providers.length * config.timeoutMs + LEASE_MARGIN_MS,
+    ...(config.sendQueueUrl ? { requeue: sqsMessageQueue(config.sendQueueUrl).enqueue } : {}),
   };
 }
 

@@ -23,6 +23,11 @@ export interface SenderDeps {
   maxReceiveCount: number;
   /** How long a claim keeps other senders away: longer than every provider call put together. */
   leaseMs: number;
+  /**
+   * Puts a job on the send queue: where a provider's acceptance goes when the table refuses both the
+   * message's `sent` write and the acceptance item (absent: that last fallback is skipped).
+   */
+  requeue?(job: SendJob): Promise<void>;
   now?: () => number;
   random?: () => number;
   log?: Logger;
@@ -30,7 +35,7 @@ export interface SenderDeps {
 
 /**
  * What became of one delivery of a send job.
- * - `sent`: a provider accepted it now.
+ * - `sent`: a provider accepted it now (recorded on the message, or kept apart when the table refused that).
  * - `done`: nothing to do (already accepted by a provider, or the message does not exist).
  * - `suppressed`: the number was reported invalid meanwhile; marked failed without a provider call.
  * - `busy`: another sender holds a live claim; retry later (it may crash).
@@ -103,22 +108,32 @@ async function finish(
   }
 }
 
-async function markSent(
-  message: MessageItem,
-  token: string,
-  provider: string,
-  providerMessageId: string,
-  at: string,
+type Acceptance = NonNullable<SendJob['accepted']>;
+
+/**
+ * Records `sent` with the provider's message id. With a claim token only its holder may (the normal path);
+ * without one (an acceptance carried by the queue) any message no provider accepted yet may. Throws on
+ * anything but a refused condition (e.g. throttling): the caller keeps the acceptance elsewhere.
+ */
+async function recordSent(
+  id: string,
+  token: string | undefined,
+  accepted: Acceptance,
   log: ScopedLogger,
 ): Promise<void> {
+  const { provider, providerMessageId, at } = accepted;
   const entry = { status: 'sent' as const, at, provider };
   try {
     await messages()
-      .patch({ id: message.id })
+      .patch({ id })
       .set({ status: 'sent', provider, providerMessageId, updatedAt: at })
       .remove(['claimToken', 'claimExpiresAt'])
       .append({ history: [entry] })
-      .where((a, op) => `${op.eq(a.claimToken, token)} AND ${op.eq(a.status, 'sending')}`)
+      .where((a, op) =>
+        token
+          ? `${op.eq(a.claimToken, token)} AND ${op.eq(a.status, 'sending')}`
+          : `(${op.eq(a.status, 'sending')} OR ${op.eq(a.status, 'failed')} OR ${op.eq(a.status, 'queued')}) AND ${op.notExists(a.providerMessageId)}`,
+      )
       .go();
     return;
   } catch (error) {
@@ -126,7 +141,7 @@ async function markSent(
   }
   // The provider's callback got here first and already moved the message on: record who sent it,
   // with `sent` placed before the callback's entry (it did happen first).
-  const current = await findMessage(message.id);
+  const current = await findMessage(id);
   if (current?.providerMessageId === providerMessageId && current.provider === undefined) {
     const history = [...current.history];
     let index = history.length;
@@ -135,7 +150,7 @@ async function markSent(
     history.splice(index, 0, { ...entry, at: next && next.at < at ? next.at : at });
     try {
       await messages()
-        .patch({ id: message.id })
+        .patch({ id })
         .set({ provider, history })
         .remove(['claimToken', 'claimExpiresAt'])
         .where((a, op) => `${op.eq(a.providerMessageId, providerMessageId)} AND ${op.notExists(a.provider)}`)
@@ -145,11 +160,70 @@ async function markSent(
       if (!isConditionFailure(error)) throw error;
     }
   }
+  if (current?.providerMessageId === providerMessageId) return; // already recorded (a repeated job)
   log.error('provider accepted a message whose claim was lost', {
-    message_id: message.id,
+    message_id: id,
     provider,
     provider_message_id: providerMessageId,
   });
+}
+
+/** How long an acceptance item is kept: past any redelivery or DLQ replay (the DLQ keeps 14 days). */
+const ACCEPTANCE_TTL_SECONDS = 30 * 86_400;
+
+async function putAcceptance(messageId: string, accepted: Acceptance, now: number): Promise<void> {
+  await dispatchDb()
+    .entities.acceptance.put({
+      messageId,
+      ...accepted,
+      expiresAt: Math.floor(now / 1000) + ACCEPTANCE_TTL_SECONDS,
+    })
+    .go();
+}
+
+/**
+ * A provider accepted but the message's `sent` write failed (the table throttled it past the SDK's retries):
+ * the acceptance must outlive this invocation, or a redelivery after the lease would send the SMS again.
+ * It goes to an item of its own (another partition than the throttled message), which every re-claim reads;
+ * if the table refuses that too, onto the send queue as a job that records it. Only if all of that fails is
+ * it merely logged (the window the README names).
+ */
+async function keepAcceptance(
+  messageId: string,
+  accepted: Acceptance,
+  deps: SenderDeps,
+  now: number,
+  log: ScopedLogger,
+  cause: unknown,
+): Promise<void> {
+  log.warn('could not record sent; keeping the acceptance apart', { error: cause as Error });
+  try {
+    await putAcceptance(messageId, accepted, now);
+    return;
+  } catch (error) {
+    log.warn('could not store the acceptance item; handing it to the queue', { error: error as Error });
+  }
+  try {
+    if (deps.requeue) {
+      await deps.requeue({ id: messageId, accepted });
+      return;
+    }
+  } catch (error) {
+    log.error('could not queue the acceptance either', { error: error as Error });
+  }
+  log.error('provider acceptance not recorded anywhere; a redelivery after the lease may send again', {
+    message_id: messageId,
+    provider: accepted.provider,
+    provider_message_id: accepted.providerMessageId,
+  });
+}
+
+/** A job carrying an acceptance: store it (a throw retries the job), then record `sent` on the message. */
+async function applyAcceptedJob(id: string, accepted: Acceptance, now: number, log: ScopedLogger) {
+  await putAcceptance(id, accepted, now);
+  await recordSent(id, undefined, accepted, log);
+  log.info('acceptance recorded from the queue', { provider: accepted.provider });
+  return 'done' as const;
 }
 
 /** Handles one delivery of a send job. Never throws for provider trouble; the outcome says what to do. */
@@ -160,6 +234,7 @@ export async function processSendJob(
 ): Promise<SendOutcome> {
   const now = deps.now ?? Date.now;
   const log = scopedLogger({ message_id: job.id }, deps.log ?? logger);
+  if (job.accepted) return applyAcceptedJob(job.id, job.accepted, now(), log);
   // Everything that can fail for reasons of our own happens before the claim, so it cannot strand one.
   const callbackUrl = await deps.callbackUrl(job.id);
   const claimed = await claim(job.id, now(), deps.leaseMs);
@@ -168,6 +243,19 @@ export async function processSendJob(
     return claimed.outcome;
   }
   const { message, token } = claimed;
+
+  // A re-claim (an earlier attempt ended without a word: crashed, or its `sent` write was refused) first
+  // looks for an acceptance that attempt kept apart: then it records `sent` and calls no provider.
+  if ((message.attempts ?? 1) > 1) {
+    const { data: kept } = await dispatchDb()
+      .entities.acceptance.get({ messageId: message.id })
+      .go({ consistent: true });
+    if (kept) {
+      await recordSent(message.id, token, kept, log);
+      log.info('acceptance found on a re-claim; not sent again', { provider: kept.provider });
+      return 'done';
+    }
+  }
 
   if (await isSuppressed(message.toNumber)) {
     await finish(message.id, token, new Date(now()).toISOString(), {
@@ -183,6 +271,12 @@ export async function processSendJob(
     return new Map<string, BreakerPhase>();
   });
   const order = providerOrder(deps.weights, (name) => phases.get(name) === 'open', deps.random);
+  // A provider ramping back after an outage is the first choice only for its share of sends.
+  const first = order[0];
+  if (first !== undefined && order.length > 1 && deps.breaker.share) {
+    const share = deps.breaker.share(first, now());
+    if (share < 1 && (deps.random ?? Math.random)() >= share) order.push(order.shift() ?? first);
+  }
   const byName = new Map(deps.providers.map((p) => [p.name, p]));
   const failures: string[] = [];
 
@@ -197,7 +291,14 @@ export async function processSendJob(
     }
     const result = await provider.send({ toNumber: message.toNumber, message: message.message, callbackUrl });
     if (result.kind === 'accepted') {
-      await markSent(message, token, name, result.messageId, new Date(now()).toISOString(), log);
+      const accepted = {
+        provider: name,
+        providerMessageId: result.messageId,
+        at: new Date(now()).toISOString(),
+      };
+      await recordSent(message.id, token, accepted, log).catch((error: unknown) =>
+        keepAcceptance(message.id, accepted, deps, now(), log, error),
+      );
       await deps.breaker.recordSuccess(name, now()).catch((error: unknown) => {
         log.warn('breaker update failed', { provider: name, error: error as Error });
       });

@@ -1,12 +1,14 @@
 // POST /messages, the minimal way: the suppression GetItem, the three send limits (caller bucket,
-// destination window, a daily segment shard: one conditional UpdateItem each), the message PutItem (the real item, with its
-// gsi1/gsi2 keys and ElectroDB markers, create-only) and the SQS send of `{id}` to QUEUE_URL_DISPATCH_SEND.
+// destination window, a daily segment shard: one conditional UpdateItem each), the feed entry PutItem (its
+// shard's partition), the message PutItem (the real item, with its gsi1 keys and ElectroDB markers,
+// create-only) and the SQS send of `{id}` to QUEUE_URL_DISPATCH_SEND.
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   countSegments,
-  FEED_PK,
+  FEED_MARKERS,
+  feedKey,
   listSk,
   MESSAGE_MARKERS,
   messageKey,
@@ -47,6 +49,18 @@ export const handler = async (event: Event) => {
     new PutCommand({
       TableName: TABLE,
       Item: {
+        shard: Number(feedKey(now, id).pk.split('_')[1]),
+        createdAt: now,
+        id,
+        ...feedKey(now, id),
+        ...FEED_MARKERS,
+      },
+    }),
+  );
+  await doc.send(
+    new PutCommand({
+      TableName: TABLE,
+      Item: {
         id,
         toNumber: input.to_number,
         message: input.message,
@@ -58,12 +72,9 @@ export const handler = async (event: Event) => {
         updatedAt: now,
         history: [{ status: 'queued', at: now }],
         attempts: 0,
-        feed: 'all',
         ...messageKey(id),
         gsi1pk: numberPk(input.to_number),
         gsi1sk: listSk(now, id),
-        gsi2pk: FEED_PK,
-        gsi2sk: listSk(now, id),
         ...MESSAGE_MARKERS,
       },
       ConditionExpression: 'attribute_not_exists(#pk) AND attribute_not_exists(#sk)',

@@ -20,7 +20,19 @@ export const breakerKey = (provider: string) => ({
 });
 /** gsi1pk (one number's messages) of a message. */
 export const numberPk = (toNumber: string) => `$dispatch#tonumber_${toNumber.toLowerCase()}`;
+/** Legacy: the old all-messages partition of gsi2 (read until the backfill has moved every message). */
 export const FEED_PK = '$dispatch#feed_all';
+export const FEED_MARKERS = { __edb_e__: 'feed', __edb_v__: '1' } as const;
+export const FEED_SHARDS = 16;
+export const feedShard = (id: string) => Number.parseInt(id.replace(/-/g, '').slice(-6), 16) % FEED_SHARDS;
+/** A feed entry's key: its shard's partition, newest first by `createdAt#id`. */
+export const feedKey = (createdAt: string, id: string) => ({
+  pk: `$dispatch#shard_${feedShard(id)}`,
+  sk: feedSk(createdAt, id),
+});
+export const feedSk = (createdAt: string, id: string) =>
+  `$feed_1#createdat_${createdAt}#id_${id}`.toLowerCase();
+export const FEED_SK_PREFIX = '$feed_1#createdat_';
 /** gsi1sk / gsi2sk: newest first by `createdAt#id`. */
 export const listSk = (createdAt: string, id: string) =>
   `$message_1#createdat_${createdAt}#id_${id}`.toLowerCase();

@@ -1,0 +1,134 @@
+import { ServiceUnavailable } from '@svc/platform';
+import { dispatchDb, FEED_SHARDS, feedShard, type MessageItem } from './entities.js';
+
+/** A place in the newest-first order of every message: `createdAt`, then `id`. */
+export interface FeedPosition {
+  createdAt: string;
+  id: string;
+}
+
+const newer = (a: FeedPosition, b: FeedPosition) =>
+  a.createdAt > b.createdAt || (a.createdAt === b.createdAt && a.id > b.id);
+
+/** Puts a message on its feed shard: once, before the message item itself is written. */
+export async function addToFeed(id: string, createdAt: string): Promise<void> {
+  await dispatchDb()
+    .entities.feed.put({ shard: feedShard(id), createdAt, id })
+    .go();
+}
+
+/** One ordered source of positions (a feed shard, or the legacy index), read in chunks older than a position. */
+interface Source {
+  read(before: FeedPosition | undefined, count: number): Promise<FeedPosition[]>;
+}
+
+function shardSource(shard: number): Source {
+  return {
+    async read(before, count) {
+      const base = dispatchDb().entities.feed.query.byShard({ shard });
+      const { data } = await (before ? base.lt(before) : base).go({ order: 'desc', limit: count, count });
+      return data.map((f) => ({ createdAt: f.createdAt, id: f.id }));
+    },
+  };
+}
+
+/** Messages stored before the feed shards, still on gsi2 until the backfill moves them. */
+const legacySource: Source = {
+  async read(before, count) {
+    const base = dispatchDb().entities.message.query.legacyRecent({ feed: 'all' });
+    const { data } = await (before ? base.lt(before) : base).go({
+      order: 'desc',
+      limit: count,
+      count,
+      attributes: ['createdAt', 'id'],
+    });
+    return data.map((m) => ({ createdAt: m.createdAt, id: m.id }));
+  },
+};
+
+/** A source with what it has read ahead, so the merge asks each shard for only about its share of a page. */
+class Cursor {
+  private buffer: FeedPosition[] = [];
+  private done = false;
+  private last: FeedPosition | undefined;
+  constructor(
+    private readonly source: Source,
+    start: FeedPosition | undefined,
+    private readonly chunk: number,
+  ) {
+    this.last = start;
+  }
+  /** The newest position this source has not yet given, reading more when its buffer is empty. */
+  async head(): Promise<FeedPosition | undefined> {
+    if (this.buffer.length === 0 && !this.done) {
+      const read = await this.source.read(this.last, this.chunk);
+      if (read.length < this.chunk) this.done = true;
+      this.buffer = read;
+      this.last = read.at(-1) ?? this.last;
+    }
+    return this.buffer[0];
+  }
+  take(): void {
+    this.buffer.shift();
+  }
+}
+
+async function messagesById(ids: string[]): Promise<Map<string, MessageItem>> {
+  const found = new Map<string, MessageItem>();
+  let pending = ids.map((id) => ({ id }));
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === 4) throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    const { data, unprocessed } = await dispatchDb().entities.message.get(pending).go();
+    for (const m of data) found.set(m.id, m);
+    pending = unprocessed.map((k) => ({ id: k.id }));
+  }
+  return found;
+}
+
+/**
+ * Up to `count` messages older than `before`, newest first, merged exactly across every feed shard and the
+ * legacy index: a position is only taken once every source's next position is known, so nothing is skipped
+ * and nothing is out of order, and the cursor (the last position returned) continues exactly. Each shard is
+ * first asked for about its share of the page, and for more only when the merge reaches its end. A feed
+ * entry whose message does not exist (its write failed after the entry's) is passed over.
+ */
+export async function feedPage(before: FeedPosition | undefined, count: number): Promise<MessageItem[]> {
+  const chunk = Math.min(100, Math.ceil(count / FEED_SHARDS) + 2);
+  const cursors = [
+    ...Array.from({ length: FEED_SHARDS }, (_, shard) => new Cursor(shardSource(shard), before, chunk)),
+    new Cursor(legacySource, before, chunk),
+  ];
+  const out: MessageItem[] = [];
+  const seen = new Set<string>();
+  let exhausted = false;
+  while (out.length < count && !exhausted) {
+    const wanted: FeedPosition[] = [];
+    while (wanted.length < count - out.length) {
+      const heads = await Promise.all(cursors.map((c) => c.head()));
+      let best = -1;
+      heads.forEach((h, i) => {
+        const current = best >= 0 ? heads[best] : undefined;
+        if (h && (!current || newer(h, current))) best = i;
+      });
+      const chosen = heads[best];
+      if (!chosen) {
+        exhausted = true;
+        break;
+      }
+      cursors[best]?.take();
+      if (seen.has(chosen.id)) continue; // on both layouts while the backfill runs
+      seen.add(chosen.id);
+      wanted.push(chosen);
+    }
+    if (wanted.length === 0) break;
+    const found = await messagesById(wanted.map((w) => w.id));
+    for (const w of wanted) {
+      const m = found.get(w.id);
+      if (m) out.push(m);
+    }
+  }
+  return out;
+}
+
+export { feedShard };

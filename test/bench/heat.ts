@@ -1,0 +1,440 @@
+// Partition heat (SPEC §8): realistic workloads through the real handlers (the local runtime's gateway and
+// consumers) against DynamoDB Local behind the heat proxy (test/bench/heat-proxy.ts), which attributes every
+// read and write to the partition key value it lands on, in the base table and in each index. For every
+// workload: the hottest key per index with its WCU and RCU per request of the workload, and the rate of the
+// workload at which that key reaches 1,000 WCU or 3,000 RCU per second.
+// Part of `pnpm bench` (its section 8); alone: `pnpm exec tsx test/bench/heat.ts` (prints the section).
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDbLocal } from '@svc/local/dynamodb';
+import { startLocalRuntime } from '@svc/local/runtime';
+import { type HeatProxy, hottest, startHeatProxy } from './heat-proxy.js';
+
+export interface Workload {
+  name: string;
+  /** What it does, for the report. */
+  definition: string;
+  /** Set when the workload is one entity's own traffic: its projection is that entity's bound, named here. */
+  perEntity?: string;
+  /** Prepares what the workload needs (not measured); returns the measured part. */
+  prepare(ctx: Ctx): Promise<() => Promise<number>>;
+}
+
+interface Ctx {
+  url: string;
+  /** Waits until the runtime's queues are drained and the provider callbacks landed. */
+  settle(): Promise<void>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
+type Body = any;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function http(
+  url: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Body }> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await res.text();
+  let body: Body = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, body };
+}
+
+/** Runs `count` calls, `width` at a time; returns how many answered 5xx. */
+async function pool(count: number, width: number, one: (i: number) => Promise<{ status: number }>) {
+  let next = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) {
+        const i = next++;
+        const reply = await one(i);
+        if (reply.status >= 500) {
+          errors++;
+          if (process.env.HEAT_DEBUG) console.error(JSON.stringify(reply));
+        }
+      }
+    }),
+  );
+  return errors;
+}
+
+const token = async (url: string, scope: string, sub = `heat-${randomUUID()}`) =>
+  (await http(url, 'POST', '/__local/token', { body: { scope, sub } })).body.access_token as string;
+const number = (i: number) => `+1415555${String(1000 + (i % 9000)).padStart(4, '0')}`;
+const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+async function register(url: string, n: number): Promise<{ id: string; token: string }[]> {
+  const users: { id: string; token: string }[] = [];
+  await pool(n, 4, async () => {
+    const email = `heat-${randomUUID()}@example.com`;
+    const res = await http(url, 'POST', '/api/auth/registration', {
+      body: { email, password: 'correct horse battery', first_name: 'Heat', last_name: 'Model' },
+    });
+    const t = res.body?.data?.access_token as string;
+    const me = await http(url, 'GET', '/api/user', { token: t });
+    users.push({ id: me.body.data.id, token: t });
+    return res;
+  });
+  return users;
+}
+
+const MESSAGES = 60;
+const MEMBERS = 16;
+
+export const WORKLOADS: Workload[] = [
+  {
+    name: 'dispatch: send pipeline',
+    definition: `${MESSAGES} POST /messages to ${MESSAGES} numbers by 6 callers, each sent by DispatchSender with provider2 failing every other call (fail-over, breaker writes), and each provider's delivery callback; per POST`,
+    async prepare({ url, settle }) {
+      await http(url, 'POST', '/__local/providers/provider2', { body: { mode: 'flaky' } });
+      const tokens = await Promise.all(Array.from({ length: 6 }, () => token(url, 'messages:send')));
+      return async () => {
+        const errors = await pool(MESSAGES, 4, (i) =>
+          http(url, 'POST', '/messages', {
+            token: tokens[i % tokens.length],
+            body: { to_number: number(i), message: `heat ${i}` },
+          }),
+        );
+        await settle();
+        await http(url, 'POST', '/__local/providers/provider2', { body: { mode: 'ok' } });
+        return errors;
+      };
+    },
+  },
+  {
+    name: 'dispatch: list all messages',
+    definition: '60 GET /messages?limit=20 (every message, newest first), 20 of them following next_cursor',
+    async prepare({ url }) {
+      const t = await token(url, 'messages:read');
+      return async () => {
+        let errors = 0;
+        for (let i = 0; i < 40; i++)
+          if ((await http(url, 'GET', '/messages?limit=20', { token: t })).status >= 500) errors++;
+        let cursor: string | null = null;
+        for (let i = 0; i < 20; i++) {
+          const res = await http(url, 'GET', `/messages?limit=20${cursor ? `&cursor=${cursor}` : ''}`, {
+            token: t,
+          });
+          if (res.status >= 500) errors++;
+          cursor = res.body?.next_cursor ?? null;
+        }
+        return errors;
+      };
+    },
+  },
+  {
+    name: 'dispatch: list one number',
+    definition: '60 GET /messages?to_number=…&limit=20 over 60 numbers',
+    async prepare({ url }) {
+      const t = await token(url, 'messages:read');
+      return () =>
+        pool(60, 6, (i) =>
+          http(url, 'GET', `/messages?to_number=${encodeURIComponent(number(i))}&limit=20`, { token: t }),
+        );
+    },
+  },
+  {
+    name: 'visits: request',
+    definition: `${MEMBERS * 2} POST /api/visit by ${MEMBERS} members (2 each, dates 1–30 days ahead)`,
+    async prepare({ url }) {
+      const members = await register(url, MEMBERS);
+      shared.members = members;
+      return () =>
+        pool(MEMBERS * 2, 6, (i) =>
+          http(url, 'POST', '/api/visit', {
+            token: members[i % MEMBERS]?.token,
+            body: {
+              date: future(1 + (i % 30)),
+              minutes: 10,
+              tasks: [{ name: 'groceries', description: 'weekly shop' }],
+            },
+          }).then((r) => {
+            if (r.status === 201) shared.visits.push({ id: r.body.data.id, member: i % MEMBERS });
+            return r;
+          }),
+        );
+    },
+  },
+  {
+    name: 'visits: pals list requested',
+    definition:
+      '40 GET /api/visit?status=requested&limit=20 by 8 pals (the first page, as every pal looking for work does)',
+    async prepare({ url }) {
+      const pals = await register(url, 8);
+      shared.pals = pals;
+      return () =>
+        pool(40, 4, (i) =>
+          http(url, 'GET', '/api/visit?status=requested&limit=20', { token: pals[i % pals.length]?.token }),
+        );
+    },
+  },
+  {
+    name: 'visits: complete',
+    definition: `PUT /api/visit/{id}/complete of half the requested visits by 8 pals`,
+    async prepare({ url }) {
+      const half = shared.visits.slice(0, Math.floor(shared.visits.length / 2));
+      return () =>
+        pool(half.length, 4, (i) =>
+          http(url, 'PUT', `/api/visit/${half[i]?.id}/complete`, {
+            token: shared.pals[i % shared.pals.length]?.token,
+          }),
+        );
+    },
+  },
+  {
+    name: 'visits: cancel',
+    definition: 'DELETE /api/visit/{id} of the other half by their members',
+    async prepare({ url }) {
+      const rest = shared.visits.slice(Math.floor(shared.visits.length / 2));
+      return () =>
+        pool(rest.length, 4, (i) =>
+          http(url, 'DELETE', `/api/visit/${rest[i]?.id}`, {
+            token: shared.members[rest[i]?.member ?? 0]?.token,
+          }),
+        );
+    },
+  },
+  {
+    name: 'visits: one member requests',
+    definition: '20 POST /api/visit by one member (1 minute each)',
+    perEntity: "one member's account item (budget reservation)",
+    async prepare({ url }) {
+      const [member] = await register(url, 1);
+      return () =>
+        pool(20, 4, (i) =>
+          http(url, 'POST', '/api/visit', {
+            token: member?.token,
+            body: { date: future(1 + i), minutes: 1, tasks: [{ name: 'walk' }] },
+          }),
+        );
+    },
+  },
+  {
+    name: 'tasks: webhooks by many users',
+    definition: '120 POST /webhook `created` by 120 users',
+    async prepare({ url }) {
+      return () =>
+        pool(120, 8, () =>
+          http(url, 'POST', '/webhook', {
+            body: {
+              event: 'created',
+              timestamp: new Date().toISOString(),
+              metadata: { userId: randomUUID(), id: randomUUID(), content: 'a task', isCompleted: false },
+            },
+          }),
+        );
+    },
+  },
+  {
+    name: 'tasks: one user bulk import',
+    definition: '60 POST /webhook `created` by one user',
+    perEntity: "one user's task activity (the tasks service, issue 17)",
+    async prepare({ url }) {
+      const userId = randomUUID();
+      return () =>
+        pool(60, 8, () =>
+          http(url, 'POST', '/webhook', {
+            body: {
+              event: 'created',
+              timestamp: new Date().toISOString(),
+              metadata: { userId, id: randomUUID(), content: 'a task', isCompleted: false },
+            },
+          }),
+        );
+    },
+  },
+  {
+    name: 'stats: session posts',
+    definition: '80 POST /courses/{courseId} by 80 users over 4 courses',
+    async prepare({ url }) {
+      const courses = Array.from({ length: 4 }, () => randomUUID());
+      return () =>
+        pool(80, 8, (i) =>
+          http(url, 'POST', `/courses/${courses[i % 4]}`, {
+            headers: { 'x-user-id': randomUUID() },
+            body: { sessionId: randomUUID(), totalModulesStudied: 3, averageScore: 70, timeStudied: 1000 },
+          }),
+        );
+    },
+  },
+  {
+    name: 'assistance: requests',
+    definition:
+      '40 POST /assistance (sales → Slack, pricing → email) by 40 callers, delivered by the channel consumers',
+    async prepare({ url, settle }) {
+      const tokens = await Promise.all(Array.from({ length: 40 }, () => token(url, 'request-assistance')));
+      return async () => {
+        const errors = await pool(40, 8, (i) =>
+          http(url, 'POST', '/assistance', {
+            token: tokens[i],
+            body: { topic: i % 2 ? 'sales' : 'pricing', description: 'Help me choose a plan' },
+          }),
+        );
+        await settle();
+        return errors;
+      };
+    },
+  },
+];
+
+const shared: {
+  members: { id: string; token: string }[];
+  pals: { id: string; token: string }[];
+  visits: { id: string; member: number }[];
+} = { members: [], pals: [], visits: [] };
+
+export interface WorkloadResult {
+  workload: Workload;
+  requests: number;
+  errors: number;
+  spots: ReturnType<typeof hottest>;
+  ms: number;
+}
+
+const fmt = (x: number) => (x === 0 ? '0' : x < 0.01 ? x.toExponential(1) : x.toFixed(2));
+const rate = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '∞');
+/** Key values are long; a UUID inside is shortened to its first 8 characters. */
+const short = (pk: string) => pk.replace(/([0-9a-f]{8})-[0-9a-f-]{27}/g, '$1…').slice(0, 60);
+
+/** Runs every workload against a fresh local system; returns the report section as markdown lines. */
+export async function partitionHeat(log: (line: string) => void = console.log): Promise<string[]> {
+  const dynamo = await startDynamoDbLocal();
+  let proxy: HeatProxy | undefined;
+  const lines: string[] = [];
+  try {
+    proxy = await startHeatProxy(dynamo.endpoint);
+    const heat = proxy;
+    const runtime = await startLocalRuntime({
+      port: 0,
+      dynamodbEndpoint: heat.endpoint,
+      schedules: false,
+      logLevel: 'ERROR',
+      log: () => undefined,
+      callbackDelayMs: 20,
+    });
+    const settle = async () => {
+      // Queues drained and no DynamoDB traffic for a while: the consumers and callbacks are done.
+      let quiet = 0;
+      let last = -1;
+      for (let i = 0; i < 600 && quiet < 6; i++) {
+        await sleep(250);
+        const total = Object.values(heat.calls).reduce((a, b) => a + b, 0);
+        const queues = Object.values(await runtime.queues());
+        const busy = queues.some((q) => q.visible + q.in_flight > 0);
+        quiet = total === last && !busy ? quiet + 1 : 0;
+        last = total;
+      }
+    };
+    const results: WorkloadResult[] = [];
+    try {
+      const only = process.env.HEAT_ONLY;
+      for (const workload of WORKLOADS.filter((w) => !only || w.name.startsWith(only))) {
+        const run = await workload.prepare({ url: runtime.url, settle });
+        await settle();
+        heat.reset();
+        const started = Date.now();
+        const errors = await run();
+        const requests = requestCount(workload);
+        const spots = hottest(heat.cells, requests);
+        results.push({ workload, requests, errors, spots, ms: Date.now() - started });
+        const worst = Math.min(...spots.map((s) => s.projected));
+        log(
+          `heat: ${workload.name}: ${requests} requests, ${errors} 5xx, hottest projects ${rate(worst)}/s (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        );
+      }
+    } finally {
+      await runtime.stop();
+    }
+    lines.push(...report(results));
+  } finally {
+    await proxy?.stop();
+    await dynamo.stop();
+  }
+  return lines;
+}
+
+/** The measured requests of each workload (what its per-request figures divide by). */
+function requestCount(workload: Workload): number {
+  const counts: Record<string, number> = {
+    'dispatch: send pipeline': MESSAGES,
+    'dispatch: list all messages': 60,
+    'dispatch: list one number': 60,
+    'visits: request': MEMBERS * 2,
+    'visits: pals list requested': 40,
+    'visits: complete': Math.floor(shared.visits.length / 2),
+    'visits: cancel': shared.visits.length - Math.floor(shared.visits.length / 2),
+    'visits: one member requests': 20,
+    'tasks: webhooks by many users': 120,
+    'tasks: one user bulk import': 60,
+    'stats: session posts': 80,
+    'assistance: requests': 40,
+  };
+  return counts[workload.name] ?? 1;
+}
+
+function report(results: WorkloadResult[]): string[] {
+  const out: string[] = [];
+  out.push('## 8. Partition heat (SPEC §8)');
+  out.push('');
+  out.push(
+    'Each workload runs through the real handlers (local gateway, consumers in their workers) against DynamoDB ' +
+      'Local behind a heat proxy (test/bench/heat-proxy.ts) that attributes every read and write to the ' +
+      'partition key value it lands on, in the base table and in each index, with its capacity: writes by ' +
+      'item size (1 KB units, doubled in transactions, refused conditional writes included), index writes ' +
+      "derived from the item's old and new images (every index projects ALL), reads by returned size (4 KB " +
+      'units, halved when eventually consistent). Per workload and index: the hottest key value, its WCU and ' +
+      'RCU per request of the workload, and the workload rate at which it reaches 1,000 WCU or 3,000 RCU per ' +
+      "second. Workloads marked per-entity are one entity's own traffic: their figure is that entity's bound. " +
+      'Alone: `pnpm exec tsx test/bench/heat.ts`.',
+  );
+  out.push('');
+  out.push(
+    '| workload | requests | 5xx | index | hottest key value | WCU/req | RCU/req | reaches the limit at (req/s) |',
+  );
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    r.spots.forEach((s, i) => {
+      const head =
+        i === 0
+          ? [`${r.workload.name}${r.workload.perEntity ? ' (per-entity)' : ''}`, r.requests, r.errors]
+          : ['', '', ''];
+      out.push(
+        `| ${[...head, s.index, `\`${short(s.pk)}\``, fmt(s.wcuPerRequest), fmt(s.rcuPerRequest), rate(s.projected)].join(' | ')} |`,
+      );
+    });
+  }
+  out.push('');
+  out.push('Workloads:');
+  out.push('');
+  for (const r of results) {
+    const worst = Math.min(...r.spots.map((s) => s.projected));
+    out.push(
+      `- **${r.workload.name}**: ${r.workload.definition}. Lowest projection ${rate(worst)} req/s` +
+        (r.workload.perEntity ? ` — a per-entity bound: ${r.workload.perEntity}.` : '.'),
+    );
+  }
+  out.push('');
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const lines = await partitionHeat();
+  console.log(lines.join('\n'));
+  process.exit(0);
+}
