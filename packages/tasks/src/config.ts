@@ -6,6 +6,8 @@ const nonEmpty = v.pipe(v.string(), v.minLength(1));
 const WebhookEnv = v.object({
   /** Full SSM name of the webhook secret; unset, or a parameter that is absent/empty, means unsigned. */
   PARAM_TASKS_WEBHOOK_SECRET: v.optional(v.string(), ''),
+  /** Days each delivery stays in a task's audit trail (the stage's taskAuditRetentionDays). */
+  TASK_AUDIT_RETENTION_DAYS: v.pipe(intFromEnv(90), v.minValue(1)),
 });
 
 const PlannerEnv = v.object({

@@ -142,3 +142,41 @@ export const WindowQuery = v.pipe(
     ['to'],
   ),
 );
+
+/** `GET /tasks/{id}`: the todo app's task id (task ids are global, see Tasks.getTaskWithEvents). */
+export const TaskPath = v.object({ id: externalId('id') });
+
+export const TASK_STATUSES = ['open', 'completed', 'deleted', 'all'] as const;
+export type TaskStatusFilter = (typeof TASK_STATUSES)[number];
+
+export const UserTasksQuery = v.object({
+  status: v.optional(v.picklist(TASK_STATUSES, `status must be one of ${TASK_STATUSES.join(', ')}`), 'all'),
+  ...pageQuery,
+});
+
+export const TaskView = v.object({
+  id: v.string(),
+  userId: v.string(),
+  content: v.string(),
+  isCompleted: v.boolean(),
+  createdAt: v.string(),
+  completedAt: v.nullable(v.string()),
+  deletedAt: v.nullable(v.string()),
+});
+export type TaskView = v.InferOutput<typeof TaskView>;
+
+/** One webhook delivery in a task's audit trail. */
+export const TaskEventView = v.object({
+  event: v.string(),
+  timestamp: v.string(),
+  received_at: v.string(),
+  applied: v.boolean(),
+});
+
+/** At most 1000 deliveries (the newest by event timestamp), oldest first. */
+export const TaskWithEvents = v.object({
+  ...TaskView.entries,
+  events: v.pipe(v.array(TaskEventView), v.maxLength(1000)),
+});
+
+export const TaskPage = v.object({ data: v.array(TaskView), next_cursor: v.nullable(v.string()) });
