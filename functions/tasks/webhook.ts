@@ -7,7 +7,12 @@ export const handler = httpHandler(
   receiveWebhook,
   async ({ body }) => ({
     status: 202,
-    body: { status: 'accepted', ...(await Tasks.applyWebhookEvent(body)) },
+    body: {
+      status: 'accepted',
+      ...(await Tasks.applyWebhookEvent(body, new Date(), {
+        retentionDays: webhookConfig().TASK_AUDIT_RETENTION_DAYS,
+      })),
+    },
   }),
   {
     verifySigned: async (event) => {

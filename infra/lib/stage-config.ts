@@ -157,6 +157,8 @@ export const StageConfigSchema = v.object({
      * unsigned delivery accepted; off, a stage without a secret takes unsigned webhooks.
      */
     webhookSignatureRequired: v.boolean(),
+    /** How long each task webhook delivery stays in the task's audit trail (DynamoDB TTL). */
+    taskAuditRetentionDays: v.pipe(PositiveInt, v.maxValue(3650)),
     provider1Url: Url,
     provider2Url: Url,
     providerWeights: v.pipe(
@@ -214,6 +216,7 @@ const dev: StageConfig = {
     passwordScryptLog2N: 17,
     reportIntervalMinutes: 60,
     webhookSignatureRequired: false,
+    taskAuditRetentionDays: 30,
     provider1Url: 'https://provider1.dev.example.com/sms',
     provider2Url: 'https://provider2.dev.example.com/sms',
     providerWeights: { provider1: 30, provider2: 70 },
@@ -257,6 +260,7 @@ const prod: StageConfig = {
   settings: {
     ...dev.settings,
     webhookSignatureRequired: true,
+    taskAuditRetentionDays: 365,
     provider1Url: 'https://provider1.example.com/sms',
     provider2Url: 'https://provider2.example.com/sms',
     emailFrom: 'no-reply@example.com',
@@ -360,6 +364,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
     PASSWORD_SCRYPT_LOG2N: String(s.passwordScryptLog2N),
     REPORT_INTERVAL_MINUTES: String(s.reportIntervalMinutes),
     WEBHOOK_SIGNATURE_REQUIRED: String(s.webhookSignatureRequired),
+    TASK_AUDIT_RETENTION_DAYS: String(s.taskAuditRetentionDays),
     PROVIDER1_URL: s.provider1Url,
     PROVIDER2_URL: s.provider2Url,
     PROVIDER_WEIGHTS: formatProviderWeights(s.providerWeights),

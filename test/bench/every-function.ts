@@ -301,6 +301,8 @@ export async function everyFunction(
       'TasksGetUserReport',
       'TasksPlanReports',
       'TasksGenerateReport',
+      'TasksGetTask',
+      'TasksListUserTasks',
     ],
     async () => {
       const userId = `bench-${randomUUID()}`;
@@ -309,7 +311,8 @@ export async function everyFunction(
         timestamp: new Date().toISOString(),
         metadata: { userId, id, content: 'Buy milk', isCompleted: false },
       });
-      const created = await invoke('TasksWebhook', api('tasks/webhook.json', { body: task(randomUUID()) }));
+      const taskId = randomUUID();
+      const created = await invoke('TasksWebhook', api('tasks/webhook.json', { body: task(taskId) }));
       if (created.statusCode !== 202) throw new Error(`webhook answered ${created.statusCode}`);
       const token = await jwt('tasks:read');
       const end = new Date(Date.now() + 60_000).toISOString();
@@ -327,6 +330,14 @@ export async function everyFunction(
         note: 'new task each call',
       };
       makers.TasksListReports = { make: once(list), note: '' };
+      makers.TasksGetTask = {
+        make: once(api('tasks/get-task.json', { token, path: { id: taskId } })),
+        note: 'task and its audit trail side by side',
+      };
+      makers.TasksListUserTasks = {
+        make: once(api('tasks/list-user-tasks.json', { token, path: { userId }, query: { limit: '20' } })),
+        note: 'status=all: three state partitions merged',
+      };
       makers.TasksGetReport = {
         make: once(api('tasks/get-report.json', { token, path: { id: reportId } })),
         note: 'reads S3',

@@ -84,6 +84,7 @@ describe('environment contract', () => {
       PASSWORD_SCRYPT_LOG2N: '14',
       REPORT_INTERVAL_MINUTES: '1',
       WEBHOOK_SIGNATURE_REQUIRED: 'false',
+      TASK_AUDIT_RETENTION_DAYS: '30',
       PROVIDER1_URL: presets.local.settings.provider1Url,
       PROVIDER2_URL: presets.local.settings.provider2Url,
       PROVIDER_WEIGHTS: 'provider1:30,provider2:70',

@@ -164,6 +164,14 @@ export function routeCalls(seed: Seed, withKeys: boolean): Record<string, () => 
       call: { method: 'GET', path: `/task-reports/${randomUUID()}`, token: tokens.tasks },
       ok: 404,
     }),
+    TasksGetTask: () => ({
+      call: { method: 'GET', path: `/tasks/${randomUUID()}`, token: tokens.tasks },
+      ok: 404,
+    }),
+    TasksListUserTasks: () => ({
+      call: { method: 'GET', path: `/users/${seed.tasksUser}/tasks`, token: tokens.tasks },
+      ok: 200,
+    }),
     TasksGetUserReport: () => {
       const to = new Date();
       const from = new Date(to.getTime() - 86_400_000);

@@ -367,6 +367,17 @@ export function examples(fx: Fixtures): Record<string, Example> {
     },
     // No report exists for a random id, and making one needs the shared scheduler: well-formed means 404.
     TasksGetReport: { expect: 404, shape: fc.uuid().map((id) => ({ path: { id } })) },
+    // A random id is no task the fuzzer created (those end in the marker): well-formed means 404.
+    TasksGetTask: { expect: 404, shape: externalId.map((id) => ({ path: { id: `${id}-none` } })) },
+    TasksListUserTasks: {
+      shape: fc
+        .record({
+          userId: externalId,
+          status: fc.option(fc.constantFrom('open', 'completed', 'deleted', 'all'), { nil: undefined }),
+          limit,
+        })
+        .map((q) => ({ path: { userId: q.userId }, query: defined({ status: q.status, limit: q.limit }) })),
+    },
     TasksGetUserReport: {
       shape: fc
         .record({

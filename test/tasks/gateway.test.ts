@@ -50,6 +50,79 @@ describe.skipIf(!base)('tasks through the local gateway', () => {
     expect((await http('GET', '/task-reports')).status).toBe(401);
   });
 
+  it('keeps every delivery in the audit trail, out of order and repeated, and serves the read API', async () => {
+    const token = (await http('POST', '/__local/token', { body: { scope: 'tasks:read', sub: 'e2e' } })).body
+      .access_token as string;
+    const userId = `audit-${randomUUID()}`;
+    const id = `task-${randomUUID()}`;
+    const at = (minute: number) => `2026-05-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
+    const send = (name: string, minute: number, extra: Record<string, unknown> = {}) =>
+      http('POST', '/webhook', {
+        body: {
+          event: name,
+          timestamp: at(minute),
+          metadata: { userId, id, content: `at ${minute}`, isCompleted: false, ...extra },
+        },
+      });
+    const replies = [
+      await send('updated', 4), // before its create: 404, recorded, retried below
+      await send('created', 0),
+      await send('created', 0), // a sender's retry
+      await send('updated', 4), // the retry after the create
+      await send('updated', 2), // stale
+      await send('updated', 6, { isCompleted: true }),
+      await send('updated', 6, { isCompleted: true }), // a retry of an applied delivery
+    ];
+    expect(replies.map((r) => [r.status, r.body.applied])).toEqual([
+      [404, undefined],
+      [202, true],
+      [202, false],
+      [202, true],
+      [202, false],
+      [202, true],
+      [202, false],
+    ]);
+    const res = await http('GET', `/tasks/${id}`, { token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(res.body).toMatchObject({
+      id,
+      userId,
+      content: 'at 6',
+      isCompleted: true,
+      createdAt: at(0),
+      completedAt: at(6),
+      deletedAt: null,
+    });
+    expect(
+      res.body.events.map((e: { timestamp: string; applied: boolean }) => [e.timestamp, e.applied]),
+    ).toEqual([
+      [at(0), true],
+      [at(2), false],
+      [at(4), true],
+      [at(6), true],
+    ]);
+    const listed = await http('GET', `/users/${userId}/tasks?status=completed`, { token });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({
+      data: [
+        {
+          id,
+          userId,
+          content: 'at 6',
+          isCompleted: true,
+          createdAt: at(0),
+          completedAt: at(6),
+          deletedAt: null,
+        },
+      ],
+      next_cursor: null,
+    });
+    expect((await http('GET', `/users/${userId}/tasks?status=open`, { token })).body.data).toEqual([]);
+    expect((await http('GET', `/tasks/${id}`)).status).toBe(401);
+    expect((await http('GET', `/tasks/nope-${randomUUID()}`, { token })).status).toBe(404);
+  }, 120_000);
+
   it('fans a scheduled run out to 220 users, one stored report each per window', async () => {
     const { body: issued } = await http('POST', '/__local/token', {
       body: { scope: 'tasks:read', sub: 'e2e' },

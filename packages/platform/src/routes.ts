@@ -54,6 +54,9 @@ export interface RouteLimit {
 
 type AnySchema = v.GenericSchema;
 
+/** Response headers the API document knows how to describe (components.headers). */
+export type ResponseHeader = 'Location' | 'Cache-Control' | 'Retry-After' | 'Allow';
+
 export interface RequestSchemas {
   path?: AnySchema;
   query?: AnySchema;
@@ -76,8 +79,17 @@ export interface HttpRoute<R extends RequestSchemas = RequestSchemas> {
   /** A POST/PUT that takes no body on purpose (e.g. `PUT /api/visit/{id}/complete`). */
   bodyless?: boolean;
   request: R;
-  /** Response body schema per status, for the API document. `null` means no body. */
+  /**
+   * Response body schema per status, for the API document. `null` means no body. Statuses the shared
+   * stack answers by itself (400/415/422 for bad input, 401/403 for auth, 429, 503) are added by the
+   * document generator (packages/platform/src/openapi.ts), so a table lists what the domain answers.
+   */
   responses: Record<number, AnySchema | null>;
+  /**
+   * Headers a response of this route sends beyond the ones every response of that status carries
+   * (`x-request-id` always, `Retry-After` on 429/503, `Location` on 3xx, `Allow` on 405), for the document.
+   */
+  responseHeaders?: Partial<Record<number, readonly ResponseHeader[]>>;
   access: Access;
   /** Abuse limits this route counts against (their settings reach only this function). */
   limits?: readonly RouteLimit[];

@@ -11,6 +11,8 @@ const WebhookEnv = v.object({
     v.optional(v.picklist(['true', 'false']), 'false'),
     v.transform((s) => s === 'true'),
   ),
+  /** Days each delivery stays in a task's audit trail (the stage's taskAuditRetentionDays). */
+  TASK_AUDIT_RETENTION_DAYS: v.pipe(intFromEnv(90), v.minValue(1)),
 });
 
 const PlannerEnv = v.object({

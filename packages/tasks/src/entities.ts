@@ -1,5 +1,6 @@
 import { dynamo } from '@svc/platform';
 import { Entity, Service } from 'electrodb';
+import { TaskEventEntity } from './audit-entity.js';
 
 // Ids from the todo app are case-sensitive, so no key is lower-cased (`casing: 'none'`).
 
@@ -27,6 +28,16 @@ export const TaskEntity = new Entity({
     completionKey: { type: 'string', required: true },
     /** Digest of the `created` payload, so a redelivery (202) is told from a different task (409). */
     createdDigest: { type: 'string', required: true },
+    /**
+     * open | completed | deleted, derived on every write from isCompleted and deletedAt (never set by
+     * hand): the key of the per-user list index below, so each status is one exact Query.
+     */
+    state: {
+      type: ['open', 'completed', 'deleted'] as const,
+      watch: ['isCompleted', 'deletedAt'],
+      set: (_: unknown, t: { isCompleted?: boolean; deletedAt?: string }) =>
+        t.deletedAt ? 'deleted' : t.isCompleted ? 'completed' : 'open',
+    },
   },
   indexes: {
     byId: {
@@ -45,6 +56,15 @@ export const TaskEntity = new Entity({
       pk: { field: 'gsi2pk', composite: ['userId'], casing: 'none' },
       // The completion time alone so `between` on it is exact at both ends (ties are fine in a GSI).
       sk: { field: 'gsi2sk', composite: ['completionKey'], casing: 'none' },
+    },
+    /**
+     * GET /users/{userId}/tasks: one partition per (user, state), newest createdAt first. gsi3 is shared
+     * with taskUser's shard index; the composite names differ, so the key values never collide.
+     */
+    byUserState: {
+      index: 'gsi3',
+      pk: { field: 'gsi3pk', composite: ['userId', 'state'], casing: 'none' },
+      sk: { field: 'gsi3sk', composite: ['createdAt', 'taskId'], casing: 'none' },
     },
   },
 });
@@ -168,6 +188,7 @@ function createService() {
   return new Service(
     {
       task: TaskEntity,
+      taskEvent: TaskEventEntity,
       taskUser: TaskUserEntity,
       report: ReportEntity,
       reportCursor: ReportCursorEntity,

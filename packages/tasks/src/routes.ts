@@ -10,7 +10,11 @@ import {
   ReportDocument,
   ReportPage,
   ReportPath,
+  TaskPage,
+  TaskPath,
+  TaskWithEvents,
   UserPath,
+  UserTasksQuery,
   WebhookAccepted,
   WebhookInput,
   WindowQuery,
@@ -81,6 +85,30 @@ export const getUserReport = defineRoute({
   access: { table: 'read' },
 });
 
+export const getTask = defineRoute({
+  method: 'GET',
+  path: '/tasks/{id}',
+  functionName: 'TasksGetTask',
+  handler: 'functions/tasks/get-task.ts',
+  summary: 'One task with its audit trail: every webhook delivery, applied or not (the newest 1000)',
+  auth: readReports,
+  request: { path: TaskPath },
+  responses: { 200: TaskWithEvents, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+  access: { table: 'read' },
+});
+
+export const listUserTasks = defineRoute({
+  method: 'GET',
+  path: '/users/{userId}/tasks',
+  functionName: 'TasksListUserTasks',
+  handler: 'functions/tasks/list-user-tasks.ts',
+  summary: "One user's tasks, newest createdAt first, optionally only open, completed or deleted ones",
+  auth: readReports,
+  request: { path: UserPath, query: UserTasksQuery },
+  responses: { 200: TaskPage, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+  access: { table: 'read' },
+});
+
 export const planReportsJob: ScheduledJob = {
   functionName: 'TasksPlanReports',
   handler: 'functions/tasks/plan-reports.ts',
@@ -102,7 +130,7 @@ export const generateReportConsumer: QueueConsumer = {
 
 export const tasksService: ServiceDefinition = {
   name: 'tasks',
-  routes: [receiveWebhook, listReports, getReport, getUserReport],
+  routes: [receiveWebhook, listReports, getReport, getUserReport, getTask, listUserTasks],
   consumers: [generateReportConsumer],
   schedules: [planReportsJob],
   queues: [REPORT_QUEUE],

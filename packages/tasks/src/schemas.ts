@@ -1,3 +1,4 @@
+import { named } from '@svc/platform/openapi-shapes';
 import { pageQuery } from '@svc/platform/pagination';
 import * as v from 'valibot';
 
@@ -59,28 +60,34 @@ export const UserId = externalId('userId');
 /** A report fan-out message: one user and one window. */
 export const ReportJobMessage = v.object({ userId: UserId, start: instant('start'), end: instant('end') });
 
-export const WebhookInput = v.object({
-  // Any string parses here; a name other than created/updated/deleted is a 400 (SPEC §2), while a
-  // missing or non-string event is a 422 like every other missing or mistyped field.
-  event: v.pipe(v.string('event must be a string'), v.minLength(1, 'event must not be empty')),
-  timestamp: instant('timestamp'),
-  metadata: v.object(
-    {
-      userId: externalId('userId'),
-      id: externalId('id'),
-      content: v.pipe(
-        v.string('content must be a string'),
-        v.maxLength(10_000, 'content must be at most 10000 characters'),
-      ),
-      isCompleted: v.boolean('isCompleted must be a boolean'),
-    },
-    'metadata must be an object',
-  ),
-});
+export const WebhookInput = named(
+  'TaskWebhookEvent',
+  v.object({
+    // Any string parses here; a name other than created/updated/deleted is a 400 (SPEC §2), while a
+    // missing or non-string event is a 422 like every other missing or mistyped field.
+    event: v.pipe(v.string('event must be a string'), v.minLength(1, 'event must not be empty')),
+    timestamp: instant('timestamp'),
+    metadata: v.object(
+      {
+        userId: externalId('userId'),
+        id: externalId('id'),
+        content: v.pipe(
+          v.string('content must be a string'),
+          v.maxLength(10_000, 'content must be at most 10000 characters'),
+        ),
+        isCompleted: v.boolean('isCompleted must be a boolean'),
+      },
+      'metadata must be an object',
+    ),
+  }),
+);
 export type WebhookInput = v.InferOutput<typeof WebhookInput>;
 
 /** The 202 body: `applied` is false for a redelivery, a repeat, or an event older than the last applied. */
-export const WebhookAccepted = v.object({ status: v.literal('accepted'), applied: v.boolean() });
+export const WebhookAccepted = named(
+  'TaskWebhookAccepted',
+  v.object({ status: v.literal('accepted'), applied: v.boolean() }),
+);
 
 export const ReportTask = v.object({
   id: v.string(),
@@ -93,13 +100,16 @@ export type ReportTask = v.InferOutput<typeof ReportTask>;
 export const Period = v.object({ start: v.string(), end: v.string() });
 export type Period = v.InferOutput<typeof Period>;
 
-export const ReportDocument = v.object({
-  userId: v.string(),
-  period: Period,
-  newIncompleteTasks: v.array(ReportTask),
-  completedTasks: v.array(ReportTask),
-  oldIncompleteTasks: v.array(ReportTask),
-});
+export const ReportDocument = named(
+  'TaskReport',
+  v.object({
+    userId: v.string(),
+    period: Period,
+    newIncompleteTasks: v.array(ReportTask),
+    completedTasks: v.array(ReportTask),
+    oldIncompleteTasks: v.array(ReportTask),
+  }),
+);
 export type ReportDocument = v.InferOutput<typeof ReportDocument>;
 
 export const ReportCounts = v.object({
@@ -117,7 +127,10 @@ export const ReportSummary = v.object({
 });
 export type ReportSummary = v.InferOutput<typeof ReportSummary>;
 
-export const ReportPage = v.object({ data: v.array(ReportSummary), next_cursor: v.nullable(v.string()) });
+export const ReportPage = named(
+  'TaskReportPage',
+  v.object({ data: v.array(ReportSummary), next_cursor: v.nullable(v.string()) }),
+);
 
 export const ListReportsQuery = v.object({ userId: v.optional(UserId), ...pageQuery });
 
@@ -141,4 +154,48 @@ export const WindowQuery = v.pipe(
     ),
     ['to'],
   ),
+);
+
+/** `GET /tasks/{id}`: the todo app's task id (task ids are global, see Tasks.getTaskWithEvents). */
+export const TaskPath = v.object({ id: externalId('id') });
+
+export const TASK_STATUSES = ['open', 'completed', 'deleted', 'all'] as const;
+export type TaskStatusFilter = (typeof TASK_STATUSES)[number];
+
+export const UserTasksQuery = v.object({
+  status: v.optional(v.picklist(TASK_STATUSES, `status must be one of ${TASK_STATUSES.join(', ')}`), 'all'),
+  ...pageQuery,
+});
+
+export const TaskView = v.object({
+  id: v.string(),
+  userId: v.string(),
+  content: v.string(),
+  isCompleted: v.boolean(),
+  createdAt: v.string(),
+  completedAt: v.nullable(v.string()),
+  deletedAt: v.nullable(v.string()),
+});
+export type TaskView = v.InferOutput<typeof TaskView>;
+
+/** One webhook delivery in a task's audit trail. */
+export const TaskEventView = v.object({
+  event: v.string(),
+  timestamp: v.string(),
+  received_at: v.string(),
+  applied: v.boolean(),
+});
+
+/** At most 1000 deliveries (the newest by event timestamp), oldest first. */
+export const TaskWithEvents = named(
+  'TaskWithEvents',
+  v.object({
+    ...TaskView.entries,
+    events: v.pipe(v.array(TaskEventView), v.maxLength(1000)),
+  }),
+);
+
+export const TaskPage = named(
+  'TaskPage',
+  v.object({ data: v.array(TaskView), next_cursor: v.nullable(v.string()) }),
 );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BadRequest, Conflict, NotFound, retryContention, transactionCodes } from '@svc/platform';
 import type { EntityItem } from 'electrodb';
+import { type AuditSettings, auditRecord, DEFAULT_AUDIT, recordNotApplied } from './audit.js';
 import { type TaskEntity, tasksDb, USER_SHARDS } from './entities.js';
 import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookInput } from './schemas.js';
 
@@ -47,13 +48,26 @@ function next(current: TaskItem, input: WebhookInput, event: 'updated' | 'delete
  * counter. A concurrent writer makes the condition fail and the event is re-evaluated against the new
  * state, so ordering is decided by event timestamps, never by arrival order.
  */
-export async function applyWebhookEvent(input: WebhookInput, now = new Date()): Promise<WebhookOutcome> {
+export async function applyWebhookEvent(
+  input: WebhookInput,
+  now = new Date(),
+  audit: AuditSettings = DEFAULT_AUDIT,
+): Promise<WebhookOutcome> {
   if (!isEventName(input.event)) {
     throw new BadRequest('Unknown event.', { event: [`must be one of ${WEBHOOK_EVENTS.join(', ')}`] });
   }
   const event = input.event;
   const db = tasksDb();
   const { userId, id } = input.metadata;
+  // Audit trail (audit.ts): a delivery that changes nothing is still recorded, once.
+  const notApplied = async (outcome: 'stale' | 'repeat'): Promise<WebhookOutcome> => {
+    await recordNotApplied(input, outcome, now, audit);
+    return { applied: false };
+  };
+  const rejected = async (error: Error): Promise<Error> => {
+    await recordNotApplied(input, 'rejected', now, audit);
+    return error;
+  };
 
   for (let attempt = 0; ; attempt++) {
     const { data: current } = await db.entities.task.get({ taskId: id }).go({ consistent: true });
@@ -63,16 +77,16 @@ export async function applyWebhookEvent(input: WebhookInput, now = new Date()): 
     }
     if (event === 'created') {
       if (current) {
-        if (current.createdDigest === createdDigest(input)) return { applied: false };
-        throw new Conflict('A different task with this id was already created.');
+        if (current.createdDigest === createdDigest(input)) return notApplied('repeat');
+        throw await rejected(new Conflict('A different task with this id was already created.'));
       }
     } else {
-      if (!current) throw new NotFound('Task not found.');
+      if (!current) throw await rejected(new NotFound('Task not found.'));
       // Older than what was applied: accepted and ignored (ties apply; re-applying is idempotent).
-      if (input.timestamp < current.lastEventAt) return { applied: false };
+      if (input.timestamp < current.lastEventAt) return notApplied('stale');
       if (current.deletedAt) {
-        if (event === 'deleted') return { applied: false };
-        throw new Conflict('The task was deleted.');
+        if (event === 'deleted') return notApplied('repeat');
+        throw await rejected(new Conflict('The task was deleted.'));
       }
     }
 
@@ -95,7 +109,7 @@ export async function applyWebhookEvent(input: WebhookInput, now = new Date()): 
 
     const written = await retryContention(async () => {
       const outcome = await db.transaction
-        .write(({ task, taskUser }) => [
+        .write(({ task, taskUser, taskEvent }) => [
           current
             ? task
                 .put(after)
@@ -110,13 +124,21 @@ export async function applyWebhookEvent(input: WebhookInput, now = new Date()): 
             .add({ openTasks: openDelta })
             .set({ touchedAt: now.toISOString() })
             .commit(),
+          // The delivery's record, in the same transaction as its effect; refused when this delivery
+          // was already applied (a retry), which cancels the whole write.
+          taskEvent
+            .put(auditRecord(input, 'applied', now, audit))
+            .where((a, op) => `${op.notExists(a.deliveryId)} OR ${op.eq(a.applied, false)}`)
+            .commit(),
         ])
         .go();
       const codes = transactionCodes(outcome);
       if (!codes) return true;
+      if (codes[2] === 'ConditionalCheckFailed') return 'already-applied';
       if (codes[0] === 'ConditionalCheckFailed') return false;
       throw new Error(`unexpected cancellation: ${codes.join(',')}`);
     });
+    if (written === 'already-applied') return { applied: false };
     if (written) return { applied: true };
     // Someone else changed the task between our read and write: decide again on the fresh state.
     if (attempt >= 10) throw new Conflict('Too many concurrent changes to this task, retry later.');

@@ -1,14 +1,16 @@
 // TasksWebhook, the minimal way: the optional signing secret from SSM (as the real one, asked every call
 // while it is absent: Powertools caches values, not ParameterNotFound), the task read strongly consistent,
-// then one TransactWriteItems of the whole task item (conditional) and the user's activity counter.
+// then one TransactWriteItems of the whole task item (conditional), the user's activity counter and the
+// delivery's audit record; a delivery that changes nothing still writes its record (create-if-absent).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, type Event, failure, reply, TABLE } from './shared.js';
 import { EXTERNAL_ID, instant, keys, marks, shardOf } from './tasks-shared.js';
 
 const ssm = new SSMClient({});
 const SECRET_NAME = process.env.PARAM_TASKS_WEBHOOK_SECRET ?? '';
+const RETENTION_DAYS = Number(process.env.TASK_AUDIT_RETENTION_DAYS || 90);
 let cached: { value: string | undefined; until: number } | undefined;
 
 async function secret(): Promise<string | undefined> {
@@ -74,6 +76,10 @@ function itemOf(t: Task): Record<string, unknown> {
     item.gsi2pk = `$tasks#userId_${t.userId}`;
     item.gsi2sk = `$task_1#completionKey_${t.completionKey}`;
   }
+  const state = t.deletedAt ? 'deleted' : t.isCompleted ? 'completed' : 'open';
+  item.state = state;
+  item.gsi3pk = `$tasks#userId_${t.userId}#state_${state}`;
+  item.gsi3sk = `$task_1#createdAt_${t.createdAt}#taskId_${t.taskId}`;
   return { ...item, ...marks('task') };
 }
 
@@ -112,6 +118,55 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
     .update(JSON.stringify([at, userId, id, content, isCompleted]))
     .digest('base64url');
   const accepted = (applied: boolean) => reply(202, { status: 'accepted', applied });
+  const deliveryId = createHash('sha256')
+    .update(JSON.stringify([name, at, userId, id, content, isCompleted]))
+    .digest('base64url');
+  const payload = JSON.stringify({
+    event: name,
+    timestamp: at,
+    metadata: { userId, id, content, isCompleted },
+  });
+  const record = (outcome: string) => {
+    const now = new Date();
+    return {
+      taskId: id,
+      deliveryId,
+      userId,
+      event: name,
+      timestamp: at,
+      receivedAt: now.toISOString(),
+      applied: outcome === 'applied',
+      outcome,
+      payload,
+      expiresAt: Math.floor(now.getTime() / 1000) + RETENTION_DAYS * 86_400,
+      pk: keys.task(id).pk,
+      sk: `$taskEvent_1#timestamp_${at}#deliveryId_${deliveryId}`,
+      ...marks('taskEvent'),
+    };
+  };
+  /** Records a delivery that changed nothing, unless this delivery is already recorded. */
+  const unapplied = async (outcome: string) => {
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: TABLE,
+          Item: record(outcome),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  };
+  const notApplied = async (outcome: string) => {
+    await unapplied(outcome);
+    return accepted(false);
+  };
+  const rejected = async (status: number, message: string) => {
+    await unapplied('rejected');
+    return failure(status, message);
+  };
 
   for (let attempt = 0; attempt <= 10; attempt++) {
     const { Item } = await doc.send(
@@ -122,8 +177,8 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
     let after: Task;
     if (name === 'created') {
       if (current) {
-        if (current.createdDigest === digest) return accepted(false);
-        return failure(409, 'A different task with this id was already created.');
+        if (current.createdDigest === digest) return notApplied('repeat');
+        return rejected(409, 'A different task with this id was already created.');
       }
       after = {
         taskId: id,
@@ -137,10 +192,10 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
         createdDigest: digest,
       };
     } else {
-      if (!current) return failure(404, 'Task not found.');
-      if (at < current.lastEventAt) return accepted(false);
+      if (!current) return rejected(404, 'Task not found.');
+      if (at < current.lastEventAt) return notApplied('stale');
       if (current.deletedAt)
-        return name === 'deleted' ? accepted(false) : failure(409, 'The task was deleted.');
+        return name === 'deleted' ? notApplied('repeat') : rejected(409, 'The task was deleted.');
       if (name === 'deleted') after = { ...current, deletedAt: at, lastEventAt: at };
       else {
         after = { ...current, content, isCompleted, lastEventAt: at };
@@ -199,6 +254,15 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
                 },
               },
             },
+            {
+              Put: {
+                TableName: TABLE,
+                Item: record('applied'),
+                ConditionExpression: 'attribute_not_exists(#pk) OR #applied = :false',
+                ExpressionAttributeNames: { '#pk': 'pk', '#applied': 'applied' },
+                ExpressionAttributeValues: { ':false': false },
+              },
+            },
           ],
         }),
       );
@@ -207,6 +271,7 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
       const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
         (r) => r.Code,
       );
+      if (codes[2] === 'ConditionalCheckFailed') return accepted(false); // this delivery was applied already
       // The task changed between the read and the write (or a concurrent transaction): decide again.
       if (codes[0] !== 'ConditionalCheckFailed' && !codes.includes('TransactionConflict')) throw error;
     }
