@@ -2,11 +2,17 @@ import { Dispatch, sendMessage } from '@svc/dispatch';
 import { loadApiConfig } from '@svc/dispatch/config';
 import { sqsMessageQueue } from '@svc/dispatch/queue';
 import { httpHandler } from '@svc/platform';
+import { checkCallbackUrl } from '@svc/platform/webhooks';
 
 const config = loadApiConfig();
 const queue = sqsMessageQueue(config.QUEUE_URL_DISPATCH_SEND);
+const callbackPolicy = { allowLocalHttp: config.STATUS_CALLBACK_LOCAL_HTTP };
 
 export const handler = httpHandler(sendMessage, async ({ body, principal }) => ({
   status: 202,
-  body: await Dispatch.submitMessage(body, { queue, createdBy: principal?.subject }),
+  body: await Dispatch.submitMessage(body, {
+    queue,
+    createdBy: principal?.subject,
+    checkCallbackUrl: (url) => checkCallbackUrl(url, callbackPolicy),
+  }),
 }));

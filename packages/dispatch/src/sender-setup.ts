@@ -3,6 +3,7 @@ import { dynamoCircuitBreaker } from './breaker.js';
 import { callbackUrl } from './callback-token.js';
 import type { SenderConfig } from './config.js';
 import { httpSmsProvider } from './providers.js';
+import { sqsStatusCallbackQueue } from './queue.js';
 import type { SenderDeps } from './sender.js';
 
 /** Margin on top of the provider calls for the table writes around them. */
@@ -18,6 +19,7 @@ export function senderDeps(config: SenderConfig): SenderDeps {
       callbackUrl(config.callbackBaseUrl, await readParameter(config.callbackSecretParameter), messageId),
     maxReceiveCount: config.maxReceiveCount,
     leaseMs: config.providers.length * config.timeoutMs + LEASE_MARGIN_MS,
+    statusCallbacks: sqsStatusCallbackQueue(config.statusCallbacksQueueUrl),
   };
 }
 
