@@ -2,9 +2,11 @@ import { Dispatch, sendMessage } from '@svc/dispatch';
 import { loadApiConfig } from '@svc/dispatch/config';
 import { sqsMessageQueue } from '@svc/dispatch/queue';
 import { httpHandler } from '@svc/platform';
+import { checkCallbackUrl } from '@svc/platform/webhooks';
 
 const config = loadApiConfig();
 const queue = sqsMessageQueue(config.QUEUE_URL_DISPATCH_SEND);
+const callbackPolicy = { allowLocalHttp: config.STATUS_CALLBACK_LOCAL_HTTP };
 
 export const handler = httpHandler(sendMessage, async ({ body, principal, limits }) => ({
   status: 202,
@@ -13,5 +15,6 @@ export const handler = httpHandler(sendMessage, async ({ body, principal, limits
     createdBy: principal?.subject,
     allowedCountries: config.SMS_ALLOWED_COUNTRIES,
     limits,
+    checkCallbackUrl: (url) => checkCallbackUrl(url, callbackPolicy),
   }),
 }));

@@ -172,6 +172,11 @@ export const StageConfigSchema = v.object({
       v.minLength(1, 'at least one destination country'),
     ),
     emailFrom: v.pipe(v.string(), v.email()),
+    /**
+     * dispatch `status_callback_url`: besides https to public addresses (SPEC §0), also accept
+     * `http://127.0.0.1:<port>` — the local stage only, for a receiver on the laptop.
+     */
+    statusCallbackLocalHttp: v.optional(v.boolean()),
   }),
   limits: LimitsSchema,
   functions: v.object({
@@ -293,6 +298,7 @@ const local: StageConfig = {
     provider2Url: 'http://127.0.0.1:3000/__local/providers/provider2/sms',
     providerTimeoutMs: 1000,
     emailFrom: 'no-reply@example.com',
+    statusCallbackLocalHttp: true,
   },
 };
 
@@ -373,6 +379,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
     CALLBACK_BASE_URL: callbackBaseUrl,
     EMAIL_FROM: s.emailFrom,
     SQS_MAX_RECEIVE_COUNT: String(config.queues.maxReceiveCount),
+    ...(s.statusCallbackLocalHttp ? { STATUS_CALLBACK_LOCAL_HTTP: 'true' } : {}),
     ...(config.queues.retryBackoffSeconds
       ? { SQS_RETRY_BACKOFF_SECONDS: String(config.queues.retryBackoffSeconds) }
       : {}),

@@ -398,6 +398,7 @@ export async function everyFunction(
       'DispatchListMessages',
       'DispatchDeliveryStatus',
       'DispatchSender',
+      'DispatchStatusCallbacks',
     ],
     async () => {
       const token = await jwt('messages:send messages:read');
@@ -453,6 +454,12 @@ export async function everyFunction(
         note: 'a repeated callback: verified, changes nothing',
       };
       makers.DispatchSender = { make: once(sender), note: 'an accepted message again: the claim refuses it' };
+      const callbacks = read('dispatch/status-callbacks.json');
+      (callbacks.Records as { body: string }[])[0]!.body = JSON.stringify({ id: sent.id });
+      makers.DispatchStatusCallbacks = {
+        make: once(callbacks),
+        note: 'a message without status_callback_url: the lease write refuses it',
+      };
     },
   );
 

@@ -37,6 +37,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SQS: server.endpoint,
     PARAM_DISPATCH_CALLBACK_SECRET: SECRET_PARAMETER,
+    QUEUE_URL_DISPATCH_STATUS_CALLBACKS: 'http://sqs.test/000000000000/svc-test-dispatch-status-callbacks',
     PROVIDER1_URL: `${providers.url}/provider1/sms`,
     PROVIDER2_URL: `${providers.url}/provider2/sms`,
     PROVIDER_WEIGHTS: 'provider1:30,provider2:70',

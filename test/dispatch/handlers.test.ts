@@ -15,6 +15,7 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
 const SECRET = 'dispatch-test-secret';
 const SECRET_PARAMETER = '/svc/test/dispatch-callback-secret';
 const QUEUE_URL = 'http://sqs.test/000000000000/svc-test-dispatch-send';
+const CALLBACKS_QUEUE_URL = 'http://sqs.test/000000000000/svc-test-dispatch-status-callbacks';
 
 const sqs = mockClient(SQSClient);
 const ssm = mockClient(SSMClient);
@@ -36,6 +37,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     QUEUE_URL_DISPATCH_SEND: QUEUE_URL,
     PARAM_DISPATCH_CALLBACK_SECRET: SECRET_PARAMETER,
+    QUEUE_URL_DISPATCH_STATUS_CALLBACKS: CALLBACKS_QUEUE_URL,
     PROVIDER1_URL: `${providers.url}/provider1/sms`,
     PROVIDER2_URL: `${providers.url}/provider2/sms`,
     PROVIDER_WEIGHTS: 'provider1:30,provider2:70',
@@ -461,5 +463,68 @@ describe('GET /messages/{id}', () => {
     expect((await get('42')).status).toBe(400);
     const { body } = await post({ to_number: uniqueNumber(), message: 'x' });
     expect((await get(body.id, sendToken)).status).toBe(403);
+  });
+});
+
+describe('status callbacks (SPEC §5) in the handlers, under the deployed URL rules', () => {
+  // This file's environment has no STATUS_CALLBACK_LOCAL_HTTP: the rules of a deployed stage.
+  const announced = () =>
+    queuedJobs()
+      .filter((j) => j.queueUrl === CALLBACKS_QUEUE_URL)
+      .map((j) => j.body.id);
+
+  it('refuses http and non-public URLs with 422 under errors.status_callback_url', async () => {
+    for (const [url, problem] of [
+      ['http://127.0.0.1:4000/hook', 'must use https'],
+      ['http://hooks.example.com/hook', 'must use https'],
+      ['https://192.168.1.20/hook', 'must not point to a loopback, private, link-local or metadata address'],
+      ['https://localhost/hook', 'host resolves to a loopback, private, link-local or metadata address'],
+    ]) {
+      const res = await post({ to_number: uniqueNumber(), message: 'x', status_callback_url: url });
+      expect(res.status, url).toBe(422);
+      expect(res.body.error.errors).toEqual({ status_callback_url: [problem] });
+    }
+    const typed = await post({ to_number: uniqueNumber(), message: 'x', status_callback_url: 42 });
+    expect(typed.status).toBe(422);
+    expect(typed.body.error.errors).toHaveProperty('status_callback_url');
+    expect(queuedJobs()).toEqual([]);
+  });
+
+  it('accepts https to a public address, shows it on the message and announces sent after the send', async () => {
+    const url = 'https://93.184.215.14/sms-status';
+    const res = await post({ to_number: uniqueNumber(), message: 'x', status_callback_url: url });
+    expect(res.status).toBe(202);
+    expect(res.body).not.toHaveProperty('status_callback_url');
+    const plain = await post({ to_number: uniqueNumber(), message: 'no callback' });
+    expect((await runSender([res.body.id, plain.body.id])).batchItemFailures).toEqual([]);
+    const view = await get(res.body.id);
+    expect(view.body.status_callback_url).toBe(url);
+    expect(view.body.history.find((h: { status: string }) => h.status === 'sent').detail).toBe(
+      'status callback: pending',
+    );
+    expect((await get(plain.body.id)).body).not.toHaveProperty('status_callback_url');
+    // Only the message with a URL is announced, and only once its `sent` is stored.
+    expect(announced()).toEqual([res.body.id]);
+  });
+
+  it("answers a provider's callback 503 when the announcement fails, and its retry announces it", async () => {
+    const res = await post({
+      to_number: uniqueNumber(),
+      message: 'x',
+      status_callback_url: 'https://93.184.215.14/sms-status',
+    });
+    expect((await runSender([res.body.id])).batchItemFailures).toEqual([]);
+    const call = providers.calls.find((c) => c.body.callback_url?.includes(res.body.id) && c.status === 200);
+    const token = new URL(call?.body.callback_url ?? '').searchParams.get('token') ?? '';
+    sqs.on(SendMessageCommand, { QueueUrl: CALLBACKS_QUEUE_URL }).rejects(new Error('SQS is down'));
+    const refused = await callback(token, { status: 'delivered', message_id: call?.messageId });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBeDefined();
+    // The status itself is stored: nothing is lost, the provider's retry only passes it on.
+    expect((await get(res.body.id)).body.status).toBe('delivered');
+    sqs.on(SendMessageCommand, { QueueUrl: CALLBACKS_QUEUE_URL }).resolves({ MessageId: randomUUID() });
+    const retried = await callback(token, { status: 'delivered', message_id: call?.messageId });
+    expect(retried).toMatchObject({ status: 200, body: { changed: false, status: 'delivered' } });
+    expect(announced().filter((id) => id === res.body.id).length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -7,6 +7,7 @@ import { toE164 } from '@svc/dispatch/phone';
 import type { SmsProvider, SmsRequest, SmsResult } from '@svc/dispatch/providers';
 import type { MessageQueue, SendJob } from '@svc/dispatch/queue';
 import type { SenderDeps } from '@svc/dispatch/sender';
+import type { StageOverrides } from '@svc/infra/stage-config';
 import { ensureTable } from '@svc/local/dynamodb';
 import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
 import type { ServiceDefinition } from '@svc/platform/routes';
@@ -199,7 +200,10 @@ export interface OwnRuntime {
  * change the fakes' global behaviour (provider modes, Slack mode) and so must not do it on the runtime
  * the global setup shares between files.
  */
-export async function startOwnRuntime(services: readonly ServiceDefinition[]): Promise<OwnRuntime> {
+export async function startOwnRuntime(
+  services: readonly ServiceDefinition[],
+  stage?: StageOverrides,
+): Promise<OwnRuntime> {
   const dynamodbEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
   if (!dynamodbEndpoint) throw new Error('AWS_ENDPOINT_URL_DYNAMODB is not set: run through vitest');
   const tableName = `svc-own-${randomUUID().slice(0, 8)}`;
@@ -212,7 +216,7 @@ export async function startOwnRuntime(services: readonly ServiceDefinition[]): P
     schedules: false,
     logLevel: 'ERROR',
     log: () => undefined,
-    stage: { limits: TEST_LIMITS },
+    stage: { limits: TEST_LIMITS, ...(stage ?? {}) },
   });
   return {
     runtime,

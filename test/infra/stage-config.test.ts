@@ -93,7 +93,15 @@ describe('environment contract', () => {
       CALLBACK_BASE_URL: 'http://127.0.0.1:3000',
       EMAIL_FROM: presets.local.settings.emailFrom,
       SQS_MAX_RECEIVE_COUNT: '3',
+      STATUS_CALLBACK_LOCAL_HTTP: 'true',
     });
+    // Deployed stages accept only https callback URLs to public addresses (SPEC §0).
+    expect(settingsEnvironment(stageConfig('prod'), 'https://api')).not.toHaveProperty(
+      'STATUS_CALLBACK_LOCAL_HTTP',
+    );
+    expect(settingsEnvironment(stageConfig('dev'), 'https://api')).not.toHaveProperty(
+      'STATUS_CALLBACK_LOCAL_HTTP',
+    );
     expect(formatProviderWeights({ provider1: 30, provider2: 70 })).toBe('provider1:30,provider2:70');
   });
 

@@ -10,6 +10,7 @@ const NAMES = [
   'assistance-routing-rules',
   'assistance-slack-webhook-url',
   'dispatch-callback-secret',
+  'dispatch-status-callback-secret',
 ];
 const full = (name: string) => `/svc/qa/${name}`;
 const HEX_32_BYTES = /^[0-9a-f]{64}$/;
@@ -22,6 +23,7 @@ const ALL_VALUES = {
   SVC_SECRET_ASSISTANCE_ROUTING_RULES: JSON.stringify({ rules: [{ topic: '*', channel: 'slack' }] }),
   SVC_SECRET_ASSISTANCE_SLACK_WEBHOOK_URL: SLACK,
   SVC_SECRET_DISPATCH_CALLBACK_SECRET: 'd'.repeat(64),
+  SVC_SECRET_DISPATCH_STATUS_CALLBACK_SECRET: 's'.repeat(64),
 };
 
 let ssm: RunningSsm;
@@ -92,14 +94,20 @@ describe('pnpm stage:secrets', () => {
       SVC_SECRET_VISITS_TOKEN_SECRET: '',
       SVC_SECRET_TASKS_WEBHOOK_SECRET: '',
       SVC_SECRET_DISPATCH_CALLBACK_SECRET: '',
+      SVC_SECRET_DISPATCH_STATUS_CALLBACK_SECRET: '',
       SVC_SECRET_ASSISTANCE_ROUTING_RULES: '',
     };
     const result = await run({ env: { ...empty, SVC_SECRET_ASSISTANCE_SLACK_WEBHOOK_URL: SLACK } });
     expect(result.created).toHaveLength(NAMES.length);
-    const secrets = ['visits-token-secret', 'tasks-webhook-secret', 'dispatch-callback-secret'];
+    const secrets = [
+      'visits-token-secret',
+      'tasks-webhook-secret',
+      'dispatch-callback-secret',
+      'dispatch-status-callback-secret',
+    ];
     const values = secrets.map((n) => ssm.parameters.get(full(n))?.value);
     for (const value of values) expect(value).toMatch(HEX_32_BYTES);
-    expect(new Set(values).size).toBe(3);
+    expect(new Set(values).size).toBe(4);
     expect(JSON.parse(ssm.parameters.get(full('assistance-routing-rules'))?.value ?? '')).toEqual(
       DEFAULT_ROUTING_RULES,
     );

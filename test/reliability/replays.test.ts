@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand,
@@ -9,10 +11,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ROUTING_RULES_PARAMETER } from '@svc/assistance/routes';
 import { DEFAULT_ROUTING_RULES } from '@svc/assistance/rules';
+import { dispatchDb } from '@svc/dispatch/entities';
 import { toE164 } from '@svc/dispatch/phone';
 import { services } from '@svc/infra/services';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION } from '@svc/local/dynamodb';
-import { allFunctions, localDeadLetterQueueUrl } from '@svc/local/environment';
+import { allFunctions, localDeadLetterQueueUrl, localQueueUrl } from '@svc/local/environment';
 import { InvocationError } from '@svc/local/functions';
 import { localSqsClient } from '@svc/local/queues';
 import { type LocalRuntime, startLocalRuntime } from '@svc/local/runtime';
@@ -261,7 +264,92 @@ function uniqueNumber(): string {
 // ---------------------------------------------------------------------------------------------------
 // One scenario per queue. A queue added to a service without one here fails the coverage test below.
 
+/** A status-callback receiver on 127.0.0.1 counting the acknowledged (2xx) callbacks per event id. */
+async function callbackReceiver(port = 0) {
+  const acknowledged = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = String(req.headers['x-event-id']);
+      acknowledged.set(id, (acknowledged.get(id) ?? 0) + 1);
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms-status`,
+    acknowledged,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 const scenarios: Record<string, () => Promise<void>> = {
+  /**
+   * Status callbacks: a receiver down through every attempt, then back; plus a copy of a job whose
+   * callback was already acknowledged. The messages are written `sent` directly and announced by hand, so
+   * the provider outages of the dispatch-send scenario running beside this one cannot add statuses.
+   */
+  'dispatch-status-callbacks': async () => {
+    const queue = 'dispatch-status-callbacks';
+    const live = await callbackReceiver();
+    const probe = await callbackReceiver();
+    const downUrl = probe.url;
+    await probe.stop();
+    const sentMessage = async (statusCallbackUrl: string) => {
+      const id = randomUUID();
+      const at = new Date().toISOString();
+      await dispatchDb()
+        .entities.message.create({
+          id,
+          toNumber: uniqueNumber(),
+          message: 'replay my callback',
+          segments: 1,
+          encoding: 'GSM-7',
+          createdAt: at,
+          updatedAt: at,
+          status: 'sent',
+          provider: 'provider1',
+          providerMessageId: randomUUID(),
+          history: [
+            { status: 'queued', at },
+            { status: 'sent', at, provider: 'provider1' },
+          ],
+          statusCallbackUrl,
+        })
+        .go({ table: runtime.tableName });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: localQueueUrl(runtime.endpoints.sqs, runtime.stage.name, queue),
+          MessageBody: JSON.stringify({ id }),
+        }),
+      );
+      return id;
+    };
+    try {
+      const done = await sentMessage(live.url);
+      await until('the live receiver to acknowledge', async () =>
+        live.acknowledged.get(`${done}:sent:1`) ? true : undefined,
+      );
+      const failed = await sentMessage(downUrl);
+      await settled(queue, 1);
+      // The receiver is back on the same port.
+      const late = await callbackReceiver(Number(new URL(downUrl).port));
+      try {
+        await redriveTwice(queue, [{ id: failed }], [{ id: done }]);
+        expect(Object.fromEntries(live.acknowledged)).toEqual({ [`${done}:sent:1`]: 1 });
+        expect(Object.fromEntries(late.acknowledged)).toEqual({ [`${failed}:sent:1`]: 1 });
+      } finally {
+        await late.stop();
+      }
+    } finally {
+      await live.stop();
+    }
+  },
   /** SMS: both providers down through every attempt, then recovery; plus a copy of a message already sent. */
   'dispatch-send': async () => {
     const auth = await token('messages:send messages:read');

@@ -12,6 +12,8 @@ const env = {
   CALLBACK_BASE_URL: 'http://127.0.0.1:3000/',
   PARAM_DISPATCH_CALLBACK_SECRET: '/svc/local/dispatch-callback-secret',
   SQS_MAX_RECEIVE_COUNT: '3',
+  QUEUE_URL_DISPATCH_STATUS_CALLBACKS:
+    'http://127.0.0.1:9324/000000000000/svc-local-dispatch-status-callbacks',
 };
 
 describe('sender configuration', () => {

@@ -29,10 +29,18 @@ export function parseWeights(raw: string): { name: string; weight: number }[] {
   return entries;
 }
 
+/** The stage setting that also allows `http://127.0.0.1:<port>` callback URLs (the local stage only). */
+const localHttpFlag = v.pipe(
+  v.optional(v.picklist(['true', 'false']), 'false'),
+  v.transform((flag) => flag === 'true'),
+);
+
+
 const COUNTRY = /^[A-Z]{2}$/;
 
 const ApiEnv = v.object({
   QUEUE_URL_DISPATCH_SEND: nonEmpty,
+  STATUS_CALLBACK_LOCAL_HTTP: localHttpFlag,
   /** ISO 3166-1 alpha-2 codes, comma-separated (`US,CA`): the destinations this stage sends to. */
   SMS_ALLOWED_COUNTRIES: v.pipe(
     v.optional(v.string(), DEFAULT_ALLOWED_COUNTRIES.join(',')),
@@ -43,7 +51,10 @@ const ApiEnv = v.object({
 });
 export type ApiConfig = v.InferOutput<typeof ApiEnv>;
 
-const CallbackEnv = v.object({ PARAM_DISPATCH_CALLBACK_SECRET: nonEmpty });
+const CallbackEnv = v.object({
+  PARAM_DISPATCH_CALLBACK_SECRET: nonEmpty,
+  QUEUE_URL_DISPATCH_STATUS_CALLBACKS: nonEmpty,
+});
 export type CallbackConfig = v.InferOutput<typeof CallbackEnv>;
 
 const SenderEnv = v.object({
@@ -68,7 +79,53 @@ const SenderEnv = v.object({
   /** Consecutive failures that open a provider's breaker, and how long it stays open. */
   BREAKER_FAILURE_THRESHOLD: positiveInt(3),
   BREAKER_OPEN_SECONDS: positiveInt(30),
+  QUEUE_URL_DISPATCH_STATUS_CALLBACKS: nonEmpty,
 });
+
+const StatusCallbackEnv = v.object({
+  PARAM_DISPATCH_STATUS_CALLBACK_SECRET: nonEmpty,
+  QUEUE_URL_DISPATCH_STATUS_CALLBACKS: nonEmpty,
+  STATUS_CALLBACK_LOCAL_HTTP: localHttpFlag,
+  /** SPEC §5: a receiver that has not answered within 5 s has failed this attempt. */
+  STATUS_CALLBACK_TIMEOUT_MS: positiveInt(5000),
+  SQS_MAX_RECEIVE_COUNT: positiveInt(3),
+  SQS_QUEUE_URL: v.optional(v.pipe(v.string(), v.url())),
+  SQS_RETRY_BACKOFF_SECONDS: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number))),
+  /** Consecutive failures of one receiver (scheme, host, port) that stop calls to it, and for how long. */
+  RECEIVER_BREAKER_FAILURE_THRESHOLD: positiveInt(5),
+  RECEIVER_BREAKER_OPEN_SECONDS: positiveInt(60),
+});
+
+export interface StatusCallbackConfig {
+  secretParameter: string;
+  queueUrl: string;
+  allowLocalHttp: boolean;
+  timeoutMs: number;
+  maxReceiveCount: number;
+  breaker: { failureThreshold: number; openMs: number };
+  /** Exponential backoff (with jitter) of failed callbacks; absent where the visibility timeout is the delay. */
+  backoff?: { queueUrl: string; baseSeconds: number };
+}
+
+export function loadStatusCallbackConfig(
+  env: Record<string, string | undefined> = process.env,
+): StatusCallbackConfig {
+  const c = loadConfig(StatusCallbackEnv, env);
+  return {
+    secretParameter: c.PARAM_DISPATCH_STATUS_CALLBACK_SECRET,
+    queueUrl: c.QUEUE_URL_DISPATCH_STATUS_CALLBACKS,
+    allowLocalHttp: c.STATUS_CALLBACK_LOCAL_HTTP,
+    timeoutMs: c.STATUS_CALLBACK_TIMEOUT_MS,
+    maxReceiveCount: c.SQS_MAX_RECEIVE_COUNT,
+    breaker: {
+      failureThreshold: c.RECEIVER_BREAKER_FAILURE_THRESHOLD,
+      openMs: c.RECEIVER_BREAKER_OPEN_SECONDS * 1000,
+    },
+    ...(c.SQS_QUEUE_URL && c.SQS_RETRY_BACKOFF_SECONDS
+      ? { backoff: { queueUrl: c.SQS_QUEUE_URL, baseSeconds: c.SQS_RETRY_BACKOFF_SECONDS } }
+      : {}),
+  };
+}
 
 export interface SenderConfig {
   providers: ProviderSetting[];
@@ -77,6 +134,8 @@ export interface SenderConfig {
   callbackSecretParameter: string;
   maxReceiveCount: number;
   breaker: { failureThreshold: number; openMs: number };
+  /** Where status changes are announced to the status-callback consumer. */
+  statusCallbacksQueueUrl: string;
   /** Exponential backoff of failed sends; absent where the queue's visibility timeout is the delay. */
   backoff?: { queueUrl: string; baseSeconds: number };
   /** The send queue itself: where an acceptance the table refused is put (see sender.ts `keepAcceptance`). */
@@ -99,6 +158,7 @@ export function loadSenderConfig(env: Record<string, string | undefined> = proce
     callbackSecretParameter: base.PARAM_DISPATCH_CALLBACK_SECRET,
     maxReceiveCount: base.SQS_MAX_RECEIVE_COUNT,
     breaker: { failureThreshold: base.BREAKER_FAILURE_THRESHOLD, openMs: base.BREAKER_OPEN_SECONDS * 1000 },
+    statusCallbacksQueueUrl: base.QUEUE_URL_DISPATCH_STATUS_CALLBACKS,
     ...(base.SQS_QUEUE_URL && base.SQS_RETRY_BACKOFF_SECONDS
       ? { backoff: { queueUrl: base.SQS_QUEUE_URL, baseSeconds: base.SQS_RETRY_BACKOFF_SECONDS } }
       : {}),

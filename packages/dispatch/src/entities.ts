@@ -41,6 +41,26 @@ export const MessageEntity = new Entity({
     claimToken: { type: 'string' },
     /** Epoch milliseconds; a `sending` message whose lease passed may be claimed again. */
     claimExpiresAt: { type: 'number' },
+    /** Where status changes are POSTed (SPEC §5), checked against the URL rules when it was given. */
+    statusCallbackUrl: { type: 'string', readOnly: true },
+    /** The status-callback sync's lease: one sync per message at a time, so callbacks go out in order. */
+    callbackLeaseToken: { type: 'string' },
+    /** Epoch milliseconds. */
+    callbackLeaseUntil: { type: 'number' },
+    /** Callback events the receiver acknowledged (or that were skipped as older than one it has). */
+    callbacksDone: { type: 'list', items: { type: 'string' } },
+    /** Each callback attempt's outcome (newest kept), shown in the history entry's `detail`. */
+    callbackLog: {
+      type: 'list',
+      items: {
+        type: 'map',
+        properties: {
+          event: { type: 'string', required: true },
+          at: { type: 'string', required: true },
+          outcome: { type: 'string', required: true },
+        },
+      },
+    },
     /**
      * Legacy: the constant partition (`all`) of the old all-messages index gsi2, rewritten on every status
      * change. New messages never set it (so they are not in gsi2); items written before the feed shards

@@ -12,6 +12,7 @@ import {
   ServiceUnavailable,
   ValidationFailed,
 } from '@svc/platform';
+import type { UrlCheck } from '@svc/platform/webhooks';
 import { verifyCallbackToken } from './callback-token.js';
 import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
 import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
@@ -25,6 +26,12 @@ import type {
   MessageView,
 } from './schemas.js';
 import { countSegments } from './segments.js';
+import {
+  announceStatus,
+  callbackOutcomes,
+  historyInOrder,
+  type StatusCallbackQueue,
+} from './status-callbacks.js';
 
 const DEFAULT_COUNTRIES: ReadonlySet<string> = new Set(DEFAULT_ALLOWED_COUNTRIES);
 
@@ -44,6 +51,21 @@ export interface SubmitOptions {
   now?: Date;
   /** The route's limiter (its declared limits, SPEC §5); the handler always passes it. */
   limits?: Pick<RouteLimiter, 'take'>;
+  /** The SPEC §0 check of `status_callback_url` under the stage's policy (DNS included). */
+  checkCallbackUrl?: (url: string) => Promise<UrlCheck>;
+}
+
+/** 422 under `errors.status_callback_url` for a URL the rules refuse; 503 when DNS itself is in trouble. */
+async function acceptedCallbackUrl(input: MessageInput, options: SubmitOptions): Promise<string | undefined> {
+  const url = input.status_callback_url;
+  if (url === undefined) return undefined;
+  if (!options.checkCallbackUrl)
+    throw new ValidationFailed({ status_callback_url: ['is not accepted here'] });
+  const check = await options.checkCallbackUrl(url);
+  if (check.ok) return url;
+  if ('unavailable' in check)
+    throw new ServiceUnavailable('status_callback_url could not be checked; retry later.', 5);
+  throw new ValidationFailed({ status_callback_url: [check.problem] });
 }
 
 /** The stage limits a send counts against, in the order they are taken (see `submitMessage`). */
@@ -65,6 +87,7 @@ export async function submitMessage(input: MessageInput, options: SubmitOptions)
   if (await isSuppressed(input.to_number)) {
     throw new ValidationFailed({ to_number: [SUPPRESSED_MESSAGE] });
   }
+  const statusCallbackUrl = await acceptedCallbackUrl(input, options);
   const now = (options.now ?? new Date()).toISOString();
   const { segments, encoding } = countSegments(input.message);
   if (options.limits) {
@@ -93,6 +116,7 @@ export async function submitMessage(input: MessageInput, options: SubmitOptions)
       history: [{ status: 'queued', at: now }],
       attempts: 0,
       ...(options.createdBy ? { createdBy: options.createdBy } : {}),
+      ...(statusCallbackUrl ? { statusCallbackUrl } : {}),
     })
     .go();
   try {
@@ -119,17 +143,29 @@ export async function submitMessage(input: MessageInput, options: SubmitOptions)
   };
 }
 
-/** History in time order (a provider's callback may be recorded before the sender records `sent`). */
-function orderedHistory(history: readonly HistoryEntry[]): MessageView['history'] {
-  return [...history]
-    .map((h, i) => ({ h, i }))
-    .sort((x, y) => (x.h.at < y.h.at ? -1 : x.h.at > y.h.at ? 1 : x.i - y.i))
-    .map(({ h }) => ({
+/**
+ * History in time order (a provider's callback may be recorded before the sender records `sent`), each
+ * reportable entry's status-callback attempts appended to its `detail`.
+ */
+function orderedHistory(m: MessageItem): MessageView['history'] {
+  const outcomes = callbackOutcomes(m);
+  const keys = new Map<string, number>();
+  return historyInOrder(m.history).map((h: HistoryEntry) => {
+    let detail = h.detail;
+    if (m.statusCallbackUrl && h.status !== 'queued' && h.status !== 'sending') {
+      const n = (keys.get(h.status) ?? 0) + 1;
+      keys.set(h.status, n);
+      const lines = outcomes.get(`${h.status}#${n}`);
+      const callback = `status callback: ${lines ? lines.join('; ') : 'pending'}`;
+      detail = detail ? `${detail}; ${callback}` : callback;
+    }
+    return {
       status: h.status,
       at: h.at,
       ...(h.provider ? { provider: h.provider } : {}),
-      ...(h.detail ? { detail: h.detail } : {}),
-    }));
+      ...(detail ? { detail } : {}),
+    };
+  });
 }
 
 function toSummary(m: MessageItem): MessageSummary {
@@ -148,7 +184,11 @@ function toSummary(m: MessageItem): MessageSummary {
 }
 
 export function toView(m: MessageItem): MessageView {
-  return { ...toSummary(m), history: orderedHistory(m.history) };
+  return {
+    ...toSummary(m),
+    ...(m.statusCallbackUrl ? { status_callback_url: m.statusCallbackUrl } : {}),
+    history: orderedHistory(m),
+  };
 }
 
 export async function findMessage(id: string): Promise<MessageItem | undefined> {
@@ -218,6 +258,7 @@ export async function applyDeliveryStatus(
   messageId: string,
   input: DeliveryStatusInput,
   now = new Date(),
+  statusCallbacks?: StatusCallbackQueue,
 ): Promise<DeliveryStatusResult> {
   const db = dispatchDb();
   const message = await findMessage(messageId);
@@ -273,6 +314,11 @@ export async function applyDeliveryStatus(
       })
       .go();
   }
+  // Also for a duplicate: a provider retrying after our 503 (the announcement failed) completes it.
+  await announceStatus(
+    { id: messageId, status, statusCallbackUrl: message.statusCallbackUrl },
+    statusCallbacks,
+  );
   return { id: messageId, status, changed };
 }
 
@@ -282,8 +328,9 @@ export async function receiveDeliveryStatus(
   secret: string,
   input: DeliveryStatusInput,
   now = new Date(),
+  statusCallbacks?: StatusCallbackQueue,
 ): Promise<DeliveryStatusResult> {
   const messageId = verifyCallbackToken(secret, token);
   if (!messageId) throw new NotAuthenticated('Missing or invalid callback token.');
-  return applyDeliveryStatus(messageId, input, now);
+  return applyDeliveryStatus(messageId, input, now, statusCallbacks);
 }

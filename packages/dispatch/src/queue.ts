@@ -1,5 +1,6 @@
 import { sendJson } from '@svc/platform/queues';
 import * as v from 'valibot';
+import type { StatusCallbackJob, StatusCallbackQueue } from './status-callbacks.js';
 
 /**
  * The body of a `dispatch-send` SQS message: only the id; the message itself lives in the table. A job with
@@ -35,4 +36,14 @@ export function parseSendJob(body: string): SendJob | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The `dispatch-status-callbacks` queue: `{id}` of a message whose status changed. */
+export function sqsStatusCallbackQueue(queueUrl: string): StatusCallbackQueue {
+  return { enqueue: (job) => sendJson(queueUrl, job) };
+}
+
+/** A record body that is not a StatusCallbackJob (poison) is undefined. */
+export function parseStatusCallbackJob(body: string): StatusCallbackJob | undefined {
+  return parseSendJob(body);
 }

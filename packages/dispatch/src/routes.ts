@@ -13,6 +13,10 @@ import {
 } from './schemas.js';
 
 export const SEND_QUEUE = 'dispatch-send';
+/** Status callbacks to senders go through their own queue, so a slow receiver never holds up SMS. */
+export const STATUS_CALLBACKS_QUEUE = 'dispatch-status-callbacks';
+/** Logical SSM parameter (SecureString) keying `X-Signature` of status callbacks. */
+export const STATUS_CALLBACK_SECRET_PARAMETER = 'dispatch-status-callback-secret';
 /** Logical SSM parameter (SecureString) holding the HMAC key of callback URLs. */
 export const CALLBACK_SECRET_PARAMETER = 'dispatch-callback-secret';
 
@@ -77,7 +81,7 @@ export const deliveryStatus = defineRoute({
   auth: { kind: 'signed' },
   request: { query: CallbackQuery, body: DeliveryStatusInput },
   responses: { 200: DeliveryStatusResult, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
-  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER] },
+  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER], sendsTo: [STATUS_CALLBACKS_QUEUE] },
 });
 
 export const sender: QueueConsumer = {
@@ -89,12 +93,27 @@ export const sender: QueueConsumer = {
   // Records of a batch run in parallel; one record makes at most one call per provider.
   timeoutSeconds: 30,
   // sendsTo its own queue: a provider's acceptance the table refused goes back onto it (sender.ts).
-  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER], sendsTo: [SEND_QUEUE] },
+  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER], sendsTo: [SEND_QUEUE, STATUS_CALLBACKS_QUEUE] },
+};
+
+export const statusCallbacks: QueueConsumer = {
+  functionName: 'DispatchStatusCallbacks',
+  handler: 'functions/dispatch/status-callbacks.ts',
+  summary: "POSTs a message's status changes, signed and in order, to the sender's status_callback_url",
+  queue: STATUS_CALLBACKS_QUEUE,
+  batchSize: 10,
+  // A sync makes at most one 5 s call per status (four), one message per record, records in parallel.
+  timeoutSeconds: 30,
+  access: {
+    table: 'write',
+    parameters: [STATUS_CALLBACK_SECRET_PARAMETER],
+    sendsTo: [STATUS_CALLBACKS_QUEUE],
+  },
 };
 
 export const dispatchService: ServiceDefinition = {
   name: 'dispatch',
   routes: [sendMessage, getMessage, listMessages, deliveryStatus],
-  consumers: [sender],
-  queues: [SEND_QUEUE],
+  consumers: [sender, statusCallbacks],
+  queues: [SEND_QUEUE, STATUS_CALLBACKS_QUEUE],
 };

@@ -26,6 +26,13 @@ export const MessageInput = v.object({
     v.maxLength(MAX_SEGMENTS * 160, TOO_LONG),
     v.check((text) => countSegments(text).segments <= MAX_SEGMENTS, TOO_LONG),
   ),
+  /** Checked against the SPEC §0 URL rules (with DNS) by the domain, which knows the stage's policy. */
+  status_callback_url: v.optional(
+    v.pipe(
+      v.string('status_callback_url must be a string'),
+      v.maxLength(2048, 'status_callback_url must be at most 2048 characters'),
+    ),
+  ),
 });
 export type MessageInput = v.InferOutput<typeof MessageInput>;
 
@@ -84,7 +91,12 @@ export const MessageSummary = v.object({
 });
 export type MessageSummary = v.InferOutput<typeof MessageSummary>;
 
-export const MessageView = v.object({ ...MessageSummary.entries, history: v.array(HistoryView) });
+export const MessageView = v.object({
+  ...MessageSummary.entries,
+  /** Present when the sender asked for status callbacks; each callback's outcome is in `history[].detail`. */
+  status_callback_url: v.optional(v.string()),
+  history: v.array(HistoryView),
+});
 export type MessageView = v.InferOutput<typeof MessageView>;
 
 export const MessagePage = v.object({ data: v.array(MessageSummary), next_cursor: v.nullable(v.string()) });

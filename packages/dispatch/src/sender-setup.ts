@@ -3,7 +3,7 @@ import { dynamoCircuitBreaker } from './breaker.js';
 import { callbackUrl } from './callback-token.js';
 import type { SenderConfig } from './config.js';
 import { httpSmsProvider } from './providers.js';
-import { sqsMessageQueue } from './queue.js';
+import { sqsMessageQueue, sqsStatusCallbackQueue } from './queue.js';
 import type { SenderDeps } from './sender.js';
 
 /**
@@ -32,6 +32,7 @@ export function senderDeps(config: SenderConfig): SenderDeps {
     maxReceiveCount: config.maxReceiveCount,
     leaseMs: config.providers.length * config.timeoutMs + LEASE_MARGIN_MS,
     ...(config.sendQueueUrl ? { requeue: sqsMessageQueue(config.sendQueueUrl).enqueue } : {}),
+    statusCallbacks: sqsStatusCallbackQueue(config.statusCallbacksQueueUrl),
   };
 }
 

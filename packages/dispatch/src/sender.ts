@@ -13,6 +13,7 @@ import { dispatchDb, type MessageItem } from './entities.js';
 import { findMessage, isSuppressed } from './messages.js';
 import { providerOrder, type SmsProvider, type Weighted } from './providers.js';
 import type { SendJob } from './queue.js';
+import { announceStatus, type StatusCallbackQueue } from './status-callbacks.js';
 
 export interface SenderDeps {
   providers: readonly SmsProvider[];
@@ -31,6 +32,8 @@ export interface SenderDeps {
   now?: () => number;
   random?: () => number;
   log?: Logger;
+  /** Told of every reportable status change of a message with a `status_callback_url` (SPEC §5). */
+  statusCallbacks?: StatusCallbackQueue;
 }
 
 /**
@@ -49,7 +52,10 @@ export const RETRY_OUTCOMES: ReadonlySet<SendOutcome> = new Set(['busy', 'retry'
 
 const messages = () => dispatchDb().entities.message;
 
-type Claim = { message: MessageItem; token: string } | { outcome: SendOutcome };
+type Claim =
+  | { message: MessageItem; token: string }
+  /** `current`: the item as the refusal found it (for re-announcing its status after a lost announcement). */
+  | { outcome: SendOutcome; current?: Partial<MessageItem> };
 
 /**
  * The only way to a provider call: a conditional write that moves the message to `sending` under a new
@@ -81,9 +87,9 @@ async function claim(id: string, now: number, leaseMs: number): Promise<Claim> {
     refused = conditionFailureItem(error) as Partial<MessageItem> | undefined;
   }
   const current = refused ?? (await findMessage(id));
-  if (!current || current.providerMessageId !== undefined) return { outcome: 'done' };
+  if (!current || current.providerMessageId !== undefined) return { outcome: 'done', current };
   if (current.status === 'sending') return { outcome: 'busy' };
-  return { outcome: 'done' };
+  return { outcome: 'done', current };
 }
 
 /** Ends a claim: only its holder may, and only while the message is still `sending`. */
@@ -240,6 +246,10 @@ export async function processSendJob(
   const claimed = await claim(job.id, now(), deps.leaseMs);
   if ('outcome' in claimed) {
     log.info('send job needs no call', { outcome: claimed.outcome, receive_count: receiveCount });
+    // A redelivery after the announcement of `sent`/`failed` failed (the error retried this record).
+    const { current } = claimed;
+    if (current?.id && current.status)
+      await announceStatus({ ...current, id: current.id, status: current.status }, deps.statusCallbacks);
     return claimed.outcome;
   }
   const { message, token } = claimed;
@@ -253,15 +263,17 @@ export async function processSendJob(
     if (kept) {
       await recordSent(message.id, token, kept, log);
       log.info('acceptance found on a re-claim; not sent again', { provider: kept.provider });
+      await announceStatus({ ...message, status: 'sent' }, deps.statusCallbacks);
       return 'done';
     }
   }
 
   if (await isSuppressed(message.toNumber)) {
-    await finish(message.id, token, new Date(now()).toISOString(), {
+    const failed = await finish(message.id, token, new Date(now()).toISOString(), {
       status: 'failed',
       detail: 'the number was reported invalid; not sent',
     });
+    if (failed) await announceStatus({ ...message, status: 'failed' }, deps.statusCallbacks);
     return 'suppressed';
   }
 
@@ -299,6 +311,8 @@ export async function processSendJob(
       await recordSent(message.id, token, accepted, log).catch((error: unknown) =>
         keepAcceptance(message.id, accepted, deps, now(), log, error),
       );
+      // After the write, so the consumer reads it; an error here retries the record, which announces again.
+      await announceStatus({ ...message, status: 'sent' }, deps.statusCallbacks);
       await deps.breaker.recordSuccess(name, now()).catch((error: unknown) => {
         log.warn('breaker update failed', { provider: name, error: error as Error });
       });
@@ -317,10 +331,15 @@ export async function processSendJob(
   const at = new Date(now()).toISOString();
   const summary = failures.join('; ') || 'no provider configured';
   if (receiveCount >= deps.maxReceiveCount) {
-    await finish(message.id, token, at, {
+    const failed = await finish(message.id, token, at, {
       status: 'failed',
       detail: `all providers failed on the last attempt (${receiveCount}): ${summary}`,
     });
+    if (failed)
+      await announceStatus({ ...message, status: 'failed' }, deps.statusCallbacks).catch((error: unknown) =>
+        // The record goes to the DLQ either way; its redrive resends the message, whose later statuses follow.
+        log.error('could not announce the failed status', { error: error as Error }),
+      );
     log.error('message failed for good; moving to the DLQ', { receive_count: receiveCount, failures });
     return 'failed';
   }

@@ -460,6 +460,8 @@ async function defaultParameters(url: string): Promise<Record<string, string>> {
   const defaults: Record<string, string> = {
     'visits-token-secret': randomBytes(32).toString('hex'),
     'dispatch-callback-secret': randomBytes(32).toString('hex'),
+    // Shown by GET /__local/parameters, so a local receiver can check X-Signature.
+    'dispatch-status-callback-secret': randomBytes(32).toString('hex'),
     'assistance-slack-webhook-url': `${url}/__local/slack/webhook`,
   };
   // The service's own default rules, when it exports them; otherwise the service falls back by itself.
