@@ -49,6 +49,8 @@ export const StageConfigSchema = v.object({
   settings: v.object({
     startingMinutes: v.pipe(v.number(), v.integer(), v.minValue(0)),
     reportIntervalMinutes: PositiveInt,
+    /** Days a stored task report is kept: the index items' TTL and the bucket's expiration rule. */
+    reportRetentionDays: v.pipe(PositiveInt, v.maxValue(3650)),
     provider1Url: Url,
     provider2Url: Url,
     providerWeights: v.pipe(
@@ -83,6 +85,7 @@ const dev: StageConfig = {
   settings: {
     startingMinutes: 120,
     reportIntervalMinutes: 60,
+    reportRetentionDays: 30,
     provider1Url: 'https://provider1.dev.example.com/sms',
     provider2Url: 'https://provider2.dev.example.com/sms',
     providerWeights: { provider1: 30, provider2: 70 },
@@ -109,6 +112,7 @@ const prod: StageConfig = {
   queues: { maxReceiveCount: 8, retryBackoffSeconds: 30 },
   settings: {
     ...dev.settings,
+    reportRetentionDays: 90,
     provider1Url: 'https://provider1.example.com/sms',
     provider2Url: 'https://provider2.example.com/sms',
     emailFrom: 'no-reply@example.com',
@@ -130,6 +134,7 @@ const local: StageConfig = {
   settings: {
     ...dev.settings,
     reportIntervalMinutes: 1,
+    reportRetentionDays: 90,
     provider1Url: 'http://127.0.0.1:3000/__local/providers/provider1/sms',
     provider2Url: 'http://127.0.0.1:3000/__local/providers/provider2/sms',
     providerTimeoutMs: 1000,
@@ -198,6 +203,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
   return {
     STARTING_MINUTES: String(s.startingMinutes),
     REPORT_INTERVAL_MINUTES: String(s.reportIntervalMinutes),
+    REPORT_RETENTION_DAYS: String(s.reportRetentionDays),
     PROVIDER1_URL: s.provider1Url,
     PROVIDER2_URL: s.provider2Url,
     PROVIDER_WEIGHTS: formatProviderWeights(s.providerWeights),

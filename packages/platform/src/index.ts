@@ -10,5 +10,6 @@ export * from './idempotency.js';
 export * from './logger.js';
 export * from './pagination.js';
 export * from './routes.js';
+export * from './sharded.js';
 export * from './table.js';
 export * from './validation.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { BadRequest, Conflict, NotFound, retryContention, transactionCodes } from '@svc/platform';
 import type { EntityItem } from 'electrodb';
-import { type TaskEntity, tasksDb, USER_SHARDS } from './entities.js';
+import { markActivity, markOpen } from './candidates.js';
+import { type TaskEntity, tasksDb } from './entities.js';
 import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookInput } from './schemas.js';
 
 type TaskItem = EntityItem<typeof TaskEntity>;
@@ -22,11 +23,6 @@ function createdDigest(input: WebhookInput): string {
     .digest('base64url');
 }
 
-export function shardOf(userId: string): string {
-  const n = createHash('sha256').update(userId).digest().readUInt32BE(0) % USER_SHARDS;
-  return String(n);
-}
-
 const isOpen = (t: { isCompleted: boolean; deletedAt?: string | undefined } | undefined) =>
   t !== undefined && !t.isCompleted && !t.deletedAt;
 
@@ -43,8 +39,8 @@ function next(current: TaskItem, input: WebhookInput, event: 'updated' | 'delete
 
 /**
  * Applies one webhook event (SPEC §2). The task is read, the new state computed, and written whole
- * with a condition on the `lastEventAt` that was read, in one transaction with the user's activity
- * counter. A concurrent writer makes the condition fail and the event is re-evaluated against the new
+ * with a condition on the `lastEventAt` that was read (the report candidates are marked just before,
+ * see candidates.ts). A concurrent writer makes the condition fail and the event is re-evaluated against the new
  * state, so ordering is decided by event timestamps, never by arrival order.
  */
 export async function applyWebhookEvent(input: WebhookInput, now = new Date()): Promise<WebhookOutcome> {
@@ -56,7 +52,12 @@ export async function applyWebhookEvent(input: WebhookInput, now = new Date()): 
   const { userId, id } = input.metadata;
 
   for (let attempt = 0; ; attempt++) {
-    const { data: current } = await db.entities.task.get({ taskId: id }).go({ consistent: true });
+    // The user's activity marker (what makes them a report candidate) is written beside the first read,
+    // so it exists before any write of the task can: no applied event is ever without it.
+    const [{ data: current }] = await Promise.all([
+      db.entities.task.get({ taskId: id }).go({ consistent: true }),
+      attempt === 0 ? markActivity(userId, now) : undefined,
+    ]);
 
     if (current && current.userId !== userId) {
       throw new Conflict('This task id belongs to another user.', { 'metadata.userId': ['does not match'] });
@@ -91,32 +92,33 @@ export async function applyWebhookEvent(input: WebhookInput, now = new Date()): 
           }
         : next(current as TaskItem, input, event);
     after.completionKey = after.completedAt ?? after.createdAt;
-    const openDelta = Number(isOpen(after)) - Number(isOpen(current ?? undefined));
+    // A task left open also puts the user in the open set (so later windows find them before a report
+    // has), beside the write. Both are plain idempotent puts outside the transaction: a user's concurrent
+    // events never conflict on them (issue 16: no per-user item in the webhook transaction).
+    const marking = isOpen(after) ? markOpen(userId, now) : undefined;
 
-    const written = await retryContention(async () => {
-      const outcome = await db.transaction
-        .write(({ task, taskUser }) => [
-          current
-            ? task
-                .put(after)
-                .where(
-                  (a, op) =>
-                    `${op.eq(a.lastEventAt, current.lastEventAt)} AND ${op.lte(a.lastEventAt, input.timestamp)}`,
-                )
-                .commit()
-            : task.create(after).commit(),
-          taskUser
-            .upsert({ userId, shard: shardOf(userId) })
-            .add({ openTasks: openDelta })
-            .set({ touchedAt: now.toISOString() })
-            .commit(),
-        ])
-        .go();
-      const codes = transactionCodes(outcome);
-      if (!codes) return true;
-      if (codes[0] === 'ConditionalCheckFailed') return false;
-      throw new Error(`unexpected cancellation: ${codes.join(',')}`);
-    });
+    const [written] = await Promise.all([
+      retryContention(async () => {
+        const outcome = await db.transaction
+          .write(({ task }) => [
+            current
+              ? task
+                  .put(after)
+                  .where(
+                    (a, op) =>
+                      `${op.eq(a.lastEventAt, current.lastEventAt)} AND ${op.lte(a.lastEventAt, input.timestamp)}`,
+                  )
+                  .commit()
+              : task.create(after).commit(),
+          ])
+          .go();
+        const codes = transactionCodes(outcome);
+        if (!codes) return true;
+        if (codes[0] === 'ConditionalCheckFailed') return false;
+        throw new Error(`unexpected cancellation: ${codes.join(',')}`);
+      }),
+      marking,
+    ]);
     if (written) return { applied: true };
     // Someone else changed the task between our read and write: decide again on the fresh state.
     if (attempt >= 10) throw new Conflict('Too many concurrent changes to this task, retry later.');
