@@ -76,6 +76,7 @@ describe('environment contract', () => {
     expect(settingsEnvironment(stageConfig('local'), 'http://127.0.0.1:3000')).toEqual({
       STARTING_MINUTES: '120',
       REPORT_INTERVAL_MINUTES: '1',
+      REPORT_RETENTION_DAYS: '90',
       PROVIDER1_URL: presets.local.settings.provider1Url,
       PROVIDER2_URL: presets.local.settings.provider2Url,
       PROVIDER_WEIGHTS: 'provider1:30,provider2:70',
