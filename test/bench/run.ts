@@ -18,6 +18,7 @@ import { build } from 'esbuild';
 import { everyFunction } from './every-function.js';
 import { CALL_REASONS, GAP_NOTES } from './findings.js';
 import { startCountingProxy } from './proxy.js';
+import { reportRunBench } from './report-run.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -705,6 +706,15 @@ try {
   }
   for (const line of GAP_NOTES) note(line);
   note('');
+
+  // Issue 17: report runs on synthetic populations (its own DynamoDB Local). BENCH_REPORT_RUN=0 skips it;
+  // alone: `pnpm exec tsx test/bench/report-run.ts`.
+  if (!only && process.env.BENCH_REPORT_RUN !== '0') {
+    note('## Report runs');
+    note('');
+    await reportRunBench(note);
+    note('');
+  }
 
   note('## Not measured');
   note('');
