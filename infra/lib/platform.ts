@@ -209,11 +209,18 @@ export class Platform extends Construct {
       autoDeleteObjects: this.stage.removal === 'destroy',
       lifecycleRules: [
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
-        // Reports are regenerable summaries; older ones move to cheaper storage.
+        // Retention (SPEC §2): reports expire after the stage's setting, as their index items do (TTL).
+        // Reports kept long enough move to cheaper storage first.
         {
-          transitions: [
-            { storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(30) },
-          ],
+          id: 'ReportRetention',
+          expiration: Duration.days(this.stage.settings.reportRetentionDays),
+          ...(this.stage.settings.reportRetentionDays > 60
+            ? {
+                transitions: [
+                  { storageClass: s3.StorageClass.INTELLIGENT_TIERING, transitionAfter: Duration.days(30) },
+                ],
+              }
+            : {}),
         },
       ],
     });

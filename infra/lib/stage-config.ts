@@ -159,6 +159,8 @@ export const StageConfigSchema = v.object({
     webhookSignatureRequired: v.boolean(),
     /** How long each task webhook delivery stays in the task's audit trail (DynamoDB TTL). */
     taskAuditRetentionDays: v.pipe(PositiveInt, v.maxValue(3650)),
+    /** Days a stored task report is kept: the index items' TTL and the bucket's expiration rule. */
+    reportRetentionDays: v.pipe(PositiveInt, v.maxValue(3650)),
     provider1Url: Url,
     provider2Url: Url,
     providerWeights: v.pipe(
@@ -222,6 +224,7 @@ const dev: StageConfig = {
     reportIntervalMinutes: 60,
     webhookSignatureRequired: false,
     taskAuditRetentionDays: 30,
+    reportRetentionDays: 30,
     provider1Url: 'https://provider1.dev.example.com/sms',
     provider2Url: 'https://provider2.dev.example.com/sms',
     providerWeights: { provider1: 30, provider2: 70 },
@@ -266,6 +269,7 @@ const prod: StageConfig = {
     ...dev.settings,
     webhookSignatureRequired: true,
     taskAuditRetentionDays: 365,
+    reportRetentionDays: 90,
     provider1Url: 'https://provider1.example.com/sms',
     provider2Url: 'https://provider2.example.com/sms',
     emailFrom: 'no-reply@example.com',
@@ -294,6 +298,7 @@ const local: StageConfig = {
     ...dev.settings,
     passwordScryptLog2N: 14,
     reportIntervalMinutes: 1,
+    reportRetentionDays: 90,
     provider1Url: 'http://127.0.0.1:3000/__local/providers/provider1/sms',
     provider2Url: 'http://127.0.0.1:3000/__local/providers/provider2/sms',
     providerTimeoutMs: 1000,
@@ -371,6 +376,7 @@ export function settingsEnvironment(config: StageConfig, callbackBaseUrl: string
     REPORT_INTERVAL_MINUTES: String(s.reportIntervalMinutes),
     WEBHOOK_SIGNATURE_REQUIRED: String(s.webhookSignatureRequired),
     TASK_AUDIT_RETENTION_DAYS: String(s.taskAuditRetentionDays),
+    REPORT_RETENTION_DAYS: String(s.reportRetentionDays),
     PROVIDER1_URL: s.provider1Url,
     PROVIDER2_URL: s.provider2Url,
     PROVIDER_WEIGHTS: formatProviderWeights(s.providerWeights),

@@ -22,6 +22,7 @@ import { CALL_REASONS, GAP_NOTES } from './findings.js';
 import { partitionHeat } from './heat.js';
 import { startCountingProxy } from './proxy.js';
 import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, sourceMapTable } from './source-maps.js';
+import { reportRunBench } from './report-run.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -761,6 +762,15 @@ try {
     // Section 8: its own DynamoDB Local and runtime behind the heat proxy (test/bench/heat.ts).
     const heatLines = await partitionHeat((line) => console.log(line));
     for (const line of heatLines) note(line);
+  }
+
+  // Issue 17: report runs on synthetic populations (its own DynamoDB Local). BENCH_REPORT_RUN=0 skips it;
+  // alone: `pnpm exec tsx test/bench/report-run.ts`.
+  if (!only && process.env.BENCH_REPORT_RUN !== '0') {
+    note('## Report runs');
+    note('');
+    await reportRunBench(note);
+    note('');
   }
 
   note('## Not measured');

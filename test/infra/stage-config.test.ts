@@ -85,6 +85,7 @@ describe('environment contract', () => {
       REPORT_INTERVAL_MINUTES: '1',
       WEBHOOK_SIGNATURE_REQUIRED: 'false',
       TASK_AUDIT_RETENTION_DAYS: '30',
+      REPORT_RETENTION_DAYS: '90',
       PROVIDER1_URL: presets.local.settings.provider1Url,
       PROVIDER2_URL: presets.local.settings.provider2Url,
       PROVIDER_WEIGHTS: 'provider1:30,provider2:70',

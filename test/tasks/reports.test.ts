@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3 } from '@svc/local/s3-server';
 import { dynamo } from '@svc/platform';
-import { type ReportJob, type ReportQueue, Reports, s3ReportStore, Tasks } from '@svc/tasks';
+import { type ReportJob, type ReportQueue, Reports, type ShardJob, s3ReportStore, Tasks } from '@svc/tasks';
 import { tasksDb } from '@svc/tasks/entities';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -48,14 +48,25 @@ async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promi
   return out;
 }
 
+/** A queue in memory: user jobs land in `jobs`; shard jobs are run at once (planShard) by `drain`. */
 const memoryQueue = () => {
   const jobs: ReportJob[] = [];
+  const shardJobs: ShardJob[] = [];
   const queue: ReportQueue = {
     async enqueue(batch) {
-      jobs.push(...batch);
+      for (const job of batch) {
+        if ('kind' in job) shardJobs.push(job);
+        else jobs.push(job);
+      }
     },
   };
-  return { jobs, queue };
+  // Shard jobs run side by side, as SQS delivers them.
+  const drain = async () => {
+    while (shardJobs.length > 0) {
+      await Promise.all(shardJobs.splice(0).map((job) => Reports.planShard(job, { queue })));
+    }
+  };
+  return { jobs, shardJobs, queue, drain };
 };
 
 const START = Date.parse('2026-02-01T00:00:00.000Z');
@@ -210,7 +221,11 @@ describe('stored reports', () => {
     const userId = uid();
     await apply({ userId, id: uid('task'), timestamp: iso(START + 1) });
     let clock = Date.now();
-    const crashing = { put: async () => Promise.reject(new Error('crashed')), get: async () => undefined };
+    const crashing = {
+      put: async () => Promise.reject(new Error('crashed')),
+      get: async () => undefined,
+      presign: async () => '',
+    };
     await expect(
       Reports.generateReport({ userId, ...period }, { store: crashing, now: () => clock, leaseMs: 1000 }),
     ).rejects.toThrow('crashed');
@@ -223,7 +238,7 @@ describe('stored reports', () => {
   });
 });
 
-describe('planner', () => {
+describe('planner', { timeout: 120_000 }, () => {
   // Its own schedule cursor, so these clock-driven runs never move the one the gateway tests use.
   const schedule = `planner-test-${randomUUID()}`;
   const base = Date.now();
@@ -248,7 +263,7 @@ describe('planner', () => {
     const claimed = raced.filter((o) => o.window);
     expect(claimed).toHaveLength(1);
     expect(claimed[0]?.window).toEqual({ start: minutes(0).toISOString(), end: minutes(5).toISOString() });
-    expect(racers.filter((r) => r.jobs.length > 0).length).toBeLessThanOrEqual(1);
+    expect(racers.filter((r) => r.shardJobs.length > 0).length).toBeLessThanOrEqual(1);
 
     const same = await Reports.planReports({
       schedule,
@@ -261,7 +276,7 @@ describe('planner', () => {
     // Each claimed window is recorded as a run, once, with how many users it fanned out to.
     const { data: runs } = await tasksDb().entities.reportRun.query.byStart({ schedule }).go();
     expect(runs.map((r) => ({ start: r.start, end: r.end }))).toEqual([one.window, claimed[0]?.window]);
-    expect(runs.every((r) => typeof r.users === 'number' && typeof r.enqueuedAt === 'string')).toBe(true);
+    expect(runs.every((r) => r.shards === 32 && typeof r.enqueuedAt === 'string')).toBe(true);
   });
 
   it('fans out one message per user to 250 users and each gets exactly one report, even when re-run', async () => {
@@ -269,8 +284,9 @@ describe('planner', () => {
     await pool(users, 25, (userId) =>
       apply({ userId, id: uid('task'), timestamp: new Date().toISOString() }),
     );
-    const { jobs, queue } = memoryQueue();
+    const { jobs, queue, drain } = memoryQueue();
     const outcome = await Reports.planReports({ schedule, queue, intervalMinutes: 60, now: minutes(10) });
+    await drain();
     expect(outcome.window).toEqual({ start: minutes(5).toISOString(), end: minutes(10).toISOString() });
     // Other suites share the table (the gateway suite has its own fan-out users), so count only ours.
     const own = new Set(users);
@@ -298,8 +314,9 @@ describe('planner', () => {
     await expect(
       Reports.planReports({ schedule, queue: broken, intervalMinutes: 60, now: minutes(15) }),
     ).rejects.toThrow('SQS down');
-    const { jobs, queue } = memoryQueue();
+    const { jobs, queue, drain } = memoryQueue();
     const outcome = await Reports.planReports({ schedule, queue, intervalMinutes: 60, now: minutes(35) });
+    await drain();
     expect(outcome.resumed).toEqual({ start: minutes(10).toISOString(), end: minutes(15).toISOString() });
     expect(outcome.window).toEqual({ start: minutes(15).toISOString(), end: minutes(35).toISOString() });
     const windows = jobs.filter((j) => j.userId === userId).map((j) => j.end);
@@ -312,8 +329,9 @@ describe('planner', () => {
     try {
       const userId = uid();
       await apply({ userId, id: uid('task'), timestamp: new Date().toISOString() });
-      const { jobs, queue } = memoryQueue();
+      const { jobs, queue, drain } = memoryQueue();
       await Reports.planReports({ schedule, queue, intervalMinutes: 60, now: minutes(40) });
+      await drain();
       const job = jobs.find((j) => j.userId === userId);
       expect(job).toBeDefined();
       await Reports.generateReport(job as ReportJob, { store: s3ReportStore(BUCKET, client) });
@@ -389,7 +407,11 @@ describe('read routes', () => {
     }));
     for (const w of windows.slice(0, 4)) await Reports.generateReport({ userId, ...w }, { store });
     // The newest window's worker died after claiming it: pending, so listed nowhere.
-    const crashing = { put: async () => Promise.reject(new Error('crashed')), get: async () => undefined };
+    const crashing = {
+      put: async () => Promise.reject(new Error('crashed')),
+      get: async () => undefined,
+      presign: async () => '',
+    };
     await expect(
       Reports.generateReport({ userId, ...(windows[4] as (typeof windows)[0]) }, { store: crashing }),
     ).rejects.toThrow('crashed');

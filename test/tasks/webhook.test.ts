@@ -1,4 +1,6 @@
 import { Tasks } from '@svc/tasks';
+import * as Candidates from '@svc/tasks/candidates';
+import { tasksDb } from '@svc/tasks/entities';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/tasks/webhook.js';
 import { invoke } from '../support/api-event.js';
@@ -200,5 +202,33 @@ describe('POST /webhook validation', () => {
   it('answers 415 for another content type', async () => {
     const body = JSON.stringify(taskEvent({ ...newTask(), timestamp: T(0) }));
     expect((await send(body, { 'content-type': 'text/plain' })).status).toBe(415);
+  });
+});
+
+describe('POST /webhook bulk import by one user (issue 16)', () => {
+  it('accepts 40 concurrent creates of one user without a 409, and makes the user a report candidate once', async () => {
+    Candidates.resetMemo();
+    const began = Date.now();
+    const userId = uid('bulk');
+    const ids = Array.from({ length: 40 }, () => uid('task'));
+    const results = await Promise.all(
+      ids.map((id, i) => post({ userId, id, timestamp: new Date(Date.now() - i).toISOString() })),
+    );
+    expect(results.map((r) => r.status).filter((s) => s !== 202)).toEqual([]);
+    for (const id of ids.slice(0, 10)) expect(await Tasks.getTask(id)).toMatchObject({ userId });
+    // The user is in the open set and in the current activity bucket of their shard, once each.
+    const shard = Candidates.shardOf(userId);
+    const open = await tasksDb().entities.openUser.get({ openShard: shard, userId }).go();
+    expect(open.data?.userId).toBe(userId);
+    const buckets = new Set([Candidates.bucketOf(began), Candidates.bucketOf(Date.now())]);
+    let markers = 0;
+    for (const activityBucket of buckets) {
+      const { data } = await tasksDb()
+        .entities.activity.query.byBucket({ activityBucket, activityShard: shard })
+        .gte({ userId })
+        .go({ limit: 1, pages: 1 });
+      markers += data.filter((a) => a.userId === userId).length;
+    }
+    expect(markers).toBe(buckets.size);
   });
 });

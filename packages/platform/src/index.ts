@@ -11,5 +11,6 @@ export * from './logger.js';
 export * from './pagination.js';
 export * from './rate-limit.js';
 export * from './routes.js';
+export * from './sharded.js';
 export * from './table.js';
 export * from './validation.js';

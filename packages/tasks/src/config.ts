@@ -18,6 +18,12 @@ const WebhookEnv = v.object({
 const PlannerEnv = v.object({
   QUEUE_URL_TASK_REPORTS: nonEmpty,
   REPORT_INTERVAL_MINUTES: v.pipe(intFromEnv(60), v.minValue(1)),
+  REPORT_RETENTION_DAYS: v.pipe(intFromEnv(90), v.minValue(1)),
+});
+
+/** How long stored reports are kept (the index's TTL; the bucket's lifecycle rule uses the same setting). */
+const RetentionEnv = v.object({
+  REPORT_RETENTION_DAYS: v.pipe(intFromEnv(90), v.minValue(1)),
 });
 
 const BucketEnv = v.object({
@@ -42,3 +48,4 @@ function once<T>(read: () => T): () => T {
 export const webhookConfig = once(() => loadConfig(WebhookEnv));
 export const plannerConfig = once(() => loadConfig(PlannerEnv));
 export const bucketConfig = once(() => loadConfig(BucketEnv));
+export const retentionConfig = once(() => loadConfig(RetentionEnv));

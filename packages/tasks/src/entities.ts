@@ -69,21 +69,18 @@ export const TaskEntity = new Entity({
   },
 });
 
-/** Users are spread over this many partitions of the "users with tasks" index. */
-export const USER_SHARDS = 8;
-
 /**
- * Per-user activity, updated in the same transaction as every task write: how many open tasks the
- * user has and when the user last changed anything. The planner reads it (a Query per shard, never
- * a Scan) to find the users with something to report.
+ * Legacy (before issue 17): per-user activity counter on 8 gsi3 partitions, rewritten in every webhook
+ * transaction. Nothing writes it any more; it is kept only so the backfill (`migrate.ts`) can read the
+ * users who still had open tasks when the layout changed.
  */
+export const LEGACY_USER_SHARDS = 8;
 export const TaskUserEntity = new Entity({
   model: { service: 'tasks', entity: 'taskUser', version: '1' },
   attributes: {
     userId: { type: 'string', required: true },
     shard: { type: 'string', required: true },
     openTasks: { type: 'number' },
-    /** Server time of the user's last applied event (the planner's cheap "anything new?" test). */
     touchedAt: { type: 'string' },
   },
   indexes: {
@@ -100,8 +97,62 @@ export const TaskUserEntity = new Entity({
 });
 
 /**
+ * Report candidates are spread over this many partitions (by a hash of the user id), in the base table:
+ * one planner shard job per shard. 10,000 webhook calls/s from many users land ~310 writes/s on each
+ * activity partition of the current bucket (limit 1,000 WCU); changing the number needs a backfill.
+ */
+export const CANDIDATE_SHARDS = 32;
+/** Activity markers are bucketed by server time; a planner reads the buckets its window overlaps. */
+export const ACTIVITY_BUCKET_MS = 15 * 60_000;
+
+/**
+ * "This user changed something in this bucket": one item per (bucket, shard, user), a plain put before
+ * the task's own write (never in its transaction, so one user's bulk import does not fight over it).
+ * Expires a few days after its bucket.
+ */
+export const ActivityEntity = new Entity({
+  model: { service: 'tasks', entity: 'activity', version: '1' },
+  attributes: {
+    activityBucket: { type: 'string', required: true },
+    activityShard: { type: 'string', required: true },
+    userId: { type: 'string', required: true },
+    expiresAt: { type: 'number', required: true },
+  },
+  indexes: {
+    byBucket: {
+      pk: { field: 'pk', composite: ['activityBucket', 'activityShard'], casing: 'none' },
+      sk: { field: 'sk', composite: ['userId'], casing: 'none' },
+    },
+  },
+});
+
+/**
+ * "This user may have open tasks": one item per user in one of the shard partitions. Put by the webhook
+ * when a task is left open and by each report that finds open tasks, deleted by a report that finds
+ * none. `asOf` orders those writes: a report of an older window never removes a newer entry.
+ */
+export const OpenUserEntity = new Entity({
+  model: { service: 'tasks', entity: 'openUser', version: '1' },
+  attributes: {
+    openShard: { type: 'string', required: true },
+    userId: { type: 'string', required: true },
+    asOf: { type: 'string', required: true },
+  },
+  indexes: {
+    byShard: {
+      pk: { field: 'pk', composite: ['openShard'], casing: 'none' },
+      sk: { field: 'sk', composite: ['userId'], casing: 'none' },
+    },
+  },
+});
+
+/** Shards of the global report list (index gsi2), merged on read. */
+export const REPORT_LIST_SHARDS = 16;
+
+/**
  * The index entry of one stored report. Its id is derived from (user, window), and it is created
  * conditionally, so a retried or re-run window can never index a second report for the same user.
+ * Both lists are sparse: only `stored` reports are in them. `expiresAt` (TTL) ends it with the S3 object.
  */
 export const ReportEntity = new Entity({
   model: { service: 'tasks', entity: 'report', version: '1' },
@@ -115,12 +166,15 @@ export const ReportEntity = new Entity({
     leaseId: { type: 'string' },
     leaseUntil: { type: 'number' },
     objectKey: { type: 'string', required: true },
+    /** Size of the stored JSON document: above the inline limit it is served by a presigned URL. */
+    bytes: { type: 'number' },
     newIncomplete: { type: 'number' },
     completed: { type: 'number' },
     oldIncomplete: { type: 'number' },
     storedAt: { type: 'string' },
-    /** A constant: every report in one partition of gsi2 so the unfiltered list is newest first. */
-    everyone: { type: 'string', required: true, default: 'all' },
+    /** Which partition of the global list (gsi2) holds it: a hash of the report id. */
+    listShard: { type: 'string', required: true },
+    expiresAt: { type: 'number' },
   },
   indexes: {
     byId: {
@@ -129,12 +183,14 @@ export const ReportEntity = new Entity({
     },
     byUser: {
       index: 'gsi1',
+      condition: (r) => r.status === 'stored',
       pk: { field: 'gsi1pk', composite: ['userId'], casing: 'none' },
       sk: { field: 'gsi1sk', composite: ['periodEnd', 'reportId'], casing: 'none' },
     },
     byTime: {
       index: 'gsi2',
-      pk: { field: 'gsi2pk', composite: ['everyone'], casing: 'none' },
+      condition: (r) => r.status === 'stored',
+      pk: { field: 'gsi2pk', composite: ['listShard'], casing: 'none' },
       sk: { field: 'gsi2sk', composite: ['periodEnd', 'reportId'], casing: 'none' },
     },
   },
@@ -143,6 +199,7 @@ export const ReportEntity = new Entity({
 /**
  * The report schedule's cursor (one item): the last claimed window. Claiming a window is a
  * conditional write on the previous end, so two concurrent planner runs cannot both claim it.
+ * `planning` until the window's shard jobs are on the queue; the next run finishes that first.
  */
 export const ReportCursorEntity = new Entity({
   model: { service: 'tasks', entity: 'reportCursor', version: '1' },
@@ -170,13 +227,44 @@ export const ReportRunEntity = new Entity({
     start: { type: 'string', required: true },
     end: { type: 'string', required: true },
     claimedAt: { type: 'string', required: true },
+    /** Shard jobs enqueued for the window. */
+    shards: { type: 'number' },
     users: { type: 'number' },
     enqueuedAt: { type: 'string' },
+    expiresAt: { type: 'number' },
   },
   indexes: {
     byStart: {
       pk: { field: 'pk', composite: ['schedule'], casing: 'none' },
       sk: { field: 'sk', composite: ['start'], casing: 'none' },
+    },
+  },
+});
+
+/**
+ * The checkpoint of one shard job of one window: the last user id enqueued (candidates are read in
+ * user id order, so resuming is "after this id"), a lease so two deliveries never run it at once,
+ * and `done`. A timed-out or crashed job's redelivery continues from `after`.
+ */
+export const ReportShardEntity = new Entity({
+  model: { service: 'tasks', entity: 'reportShard', version: '1' },
+  attributes: {
+    schedule: { type: 'string', required: true },
+    start: { type: 'string', required: true },
+    shard: { type: 'string', required: true },
+    end: { type: 'string', required: true },
+    status: { type: ['running', 'done'] as const, required: true },
+    after: { type: 'string' },
+    users: { type: 'number', required: true },
+    leaseId: { type: 'string' },
+    leaseUntil: { type: 'number' },
+    updatedAt: { type: 'string', required: true },
+    expiresAt: { type: 'number' },
+  },
+  indexes: {
+    byWindow: {
+      pk: { field: 'pk', composite: ['schedule', 'start'], casing: 'none' },
+      sk: { field: 'sk', composite: ['shard'], casing: 'none' },
     },
   },
 });
@@ -190,6 +278,9 @@ function createService() {
       task: TaskEntity,
       taskEvent: TaskEventEntity,
       taskUser: TaskUserEntity,
+      activity: ActivityEntity,
+      openUser: OpenUserEntity,
+      reportShard: ReportShardEntity,
       report: ReportEntity,
       reportCursor: ReportCursorEntity,
       reportRun: ReportRunEntity,

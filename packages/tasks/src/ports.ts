@@ -1,13 +1,17 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sqsClient } from '@svc/platform/queues';
 import { bucketConfig, plannerConfig } from './config.js';
 import type { ReportDocument } from './schemas.js';
 
 /** Where report documents live (S3 in AWS and locally; memory in unit tests). */
 export interface ReportStore {
-  put(key: string, document: ReportDocument): Promise<void>;
+  /** Stores the serialized document. */
+  put(key: string, body: string): Promise<void>;
   get(key: string): Promise<ReportDocument | undefined>;
+  /** A URL that GETs the object without credentials for `seconds`. */
+  presign(key: string, seconds: number): Promise<string>;
 }
 
 /** One message per user and window for the report workers. */
@@ -17,8 +21,17 @@ export interface ReportJob {
   end: string;
 }
 
+/** One shard of one window for the planner's shard jobs (same queue, told apart by `kind`). */
+export interface ShardJob {
+  kind: 'shard';
+  schedule: string;
+  shard: string;
+  start: string;
+  end: string;
+}
+
 export interface ReportQueue {
-  enqueue(jobs: readonly ReportJob[]): Promise<void>;
+  enqueue(jobs: readonly (ReportJob | ShardJob)[]): Promise<void>;
 }
 
 let s3: S3Client | undefined;
@@ -34,12 +47,12 @@ export function s3Client(): S3Client {
 
 export function s3ReportStore(bucket = bucketConfig().REPORTS_BUCKET, client = s3Client()): ReportStore {
   return {
-    async put(key, document) {
+    async put(key, body) {
       await client.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
-          Body: JSON.stringify(document),
+          Body: body,
           ContentType: 'application/json; charset=utf-8',
         }),
       );
@@ -54,6 +67,9 @@ export function s3ReportStore(bucket = bucketConfig().REPORTS_BUCKET, client = s
         throw error;
       }
     },
+    async presign(key, seconds) {
+      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: seconds });
+    },
   };
 }
 
@@ -63,9 +79,9 @@ const BATCH = 10;
 export function sqsReportQueue(queueUrl = plannerConfig().QUEUE_URL_TASK_REPORTS): ReportQueue {
   return {
     async enqueue(jobs) {
-      const batches: ReportJob[][] = [];
+      const batches: (ReportJob | ShardJob)[][] = [];
       for (let i = 0; i < jobs.length; i += BATCH) batches.push(jobs.slice(i, i + BATCH));
-      const sendBatch = async (batch: ReportJob[]) => {
+      const sendBatch = async (batch: (ReportJob | ShardJob)[]) => {
         let pending = batch.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) }));
         for (let attempt = 1; pending.length > 0; attempt++) {
           const out = await sqsClient().send(

@@ -2,14 +2,17 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   encodeCursor,
   isConditionFailure,
+  mergeShards,
   NotFound,
   type Page,
   readPosition,
   transactionCodes,
+  ValidationFailed,
 } from '@svc/platform';
 import * as v from 'valibot';
-import { tasksDb, USER_SHARDS } from './entities.js';
-import type { ReportJob, ReportQueue, ReportStore } from './ports.js';
+import { candidateReader, settleOpen, shardOf } from './candidates.js';
+import { CANDIDATE_SHARDS, REPORT_LIST_SHARDS, tasksDb } from './entities.js';
+import type { ReportJob, ReportQueue, ReportStore, ShardJob } from './ports.js';
 import { REPORT_SCHEDULE } from './routes.js';
 import {
   type Period,
@@ -17,6 +20,7 @@ import {
   ReportJobMessage,
   type ReportSummary,
   type ReportTask,
+  ShardJobMessage,
 } from './schemas.js';
 
 /** S3 object name of a stored report (SPEC §2). */
@@ -37,27 +41,60 @@ export function reportIdFor(userId: string, period: Period): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-async function all<T>(page: (cursor: string | null) => Promise<{ data: T[]; cursor: string | null }>) {
-  const out: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const result = await page(cursor);
-    out.push(...result.data);
-    cursor = result.cursor;
-  } while (cursor);
-  return out;
+/**
+ * The largest document a Lambda response carries here: API Gateway and Lambda cap a response at 6 MB,
+ * and the JSON body is escaped once more inside the proxy response, so 4 MiB leaves room for that.
+ */
+export const INLINE_REPORT_BYTES = 4 * 1024 * 1024;
+
+/** The on-demand report is larger than a response may be (SPEC §2: bounded, 422 naming the limit). */
+export class ReportTooLarge extends ValidationFailed {
+  constructor(limitBytes: number) {
+    super(
+      { report: [`is larger than ${limitBytes} bytes, the most an on-demand report returns`] },
+      `The report is larger than ${limitBytes} bytes (${limitBytes / 1024 / 1024} MiB), the most an on-demand report returns; stored reports of any size are served by GET /task-reports/{id}.`,
+    );
+  }
 }
 
 const byCreated = (a: ReportTask, b: ReportTask) =>
   a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
+export interface BuildOptions {
+  /** Stop reading and throw ReportTooLarge once the tasks read exceed this many bytes of JSON. */
+  maxBytes?: number;
+}
+
 /**
  * The SPEC §2 document for one user and window (start, end]: two Queries on the user's sparse indexes
  * (open tasks; completions in the window), so the cost follows that user's tasks, never the table.
- * A task at exactly `end` is in the window; one at exactly `start` is not.
+ * A task at exactly `end` is in the window; one at exactly `start` is not. Read cost per user: one
+ * page (≤ 1 MB, ~0.5 RCU per 4 KB) per ~1 MB of the user's open tasks plus the window's completions.
  */
-export async function buildReport(userId: string, period: Period): Promise<ReportDocument> {
+export async function buildReport(
+  userId: string,
+  period: Period,
+  options: BuildOptions = {},
+): Promise<ReportDocument> {
   const tasks = tasksDb().entities.task;
+  let bytes = 0;
+  const all = async <T extends { content: string }>(
+    page: (cursor: string | null) => Promise<{ data: T[]; cursor: string | null }>,
+  ) => {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const result = await page(cursor);
+      out.push(...result.data);
+      if (options.maxBytes !== undefined) {
+        // The document's size, from above: each task's content plus ~150 bytes of ids and times.
+        for (const t of result.data) bytes += Buffer.byteLength(t.content) + 150;
+        if (bytes > options.maxBytes) throw new ReportTooLarge(options.maxBytes);
+      }
+      cursor = result.cursor;
+    } while (cursor);
+    return out;
+  };
   const [open, completed] = await Promise.all([
     all((cursor) => tasks.query.openByUser({ userId }).go({ cursor, pages: 1 })),
     all((cursor) =>
@@ -73,7 +110,7 @@ export async function buildReport(userId: string, period: Period): Promise<Repor
     createdAt: t.createdAt,
     completedAt: t.completedAt ?? null,
   });
-  return {
+  const document: ReportDocument = {
     userId,
     period: { start: period.start, end: period.end },
     newIncompleteTasks: open
@@ -91,7 +128,14 @@ export async function buildReport(userId: string, period: Period): Promise<Repor
       .map(shape)
       .sort(byCreated),
   };
+  if (options.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(document)) > options.maxBytes) {
+    throw new ReportTooLarge(options.maxBytes);
+  }
+  return document;
 }
+
+/** True when the user still has open tasks after this report (they stay a candidate of later windows). */
+const hasOpen = (doc: ReportDocument) => doc.newIncompleteTasks.length + doc.oldIncompleteTasks.length > 0;
 
 export const isEmpty = (doc: ReportDocument) =>
   doc.newIncompleteTasks.length + doc.completedTasks.length + doc.oldIncompleteTasks.length === 0;
@@ -102,63 +146,58 @@ export interface PlanDeps {
   now?: Date;
   /** Which schedule's windows to plan (one cursor per schedule); default the `task-reports` schedule. */
   schedule?: string;
-  /** A window left in `planning` longer than this is fanned out again (the planner died mid-way). */
-  staleAfterMs?: number;
+  /** Report retention (days): run records and checkpoints expire with the reports. */
+  retentionDays?: number;
 }
 
 export interface PlanOutcome {
   /** The window this run claimed, if any (none when another run got it first). */
   window?: Period;
-  users: number;
-  /** A previous window whose fan-out had not finished and was sent again. */
+  /** Shard jobs enqueued for that window. */
+  shards: number;
+  /** A previous window whose shard jobs had not all been enqueued, and were (again). */
   resumed?: Period;
 }
 
-/**
- * Users who may have something to report in (start, end]: anyone with open tasks or any change since
- * `start`. One Query per shard of the users index; the worker decides exactly, so a superset is fine.
- */
-export async function candidateUsers(start: string): Promise<string[]> {
-  const users = tasksDb().entities.taskUser;
-  const shards = Array.from({ length: USER_SHARDS }, (_, i) => String(i));
-  const lists = await Promise.all(
-    shards.map((shard) =>
-      all((cursor) =>
-        users.query
-          .byShard({ shard })
-          .where((a, op) => `${op.gt(a.openTasks, 0)} OR ${op.gt(a.touchedAt, start)}`)
-          .go({ cursor, pages: 1, attributes: ['userId'] }),
-      ),
-    ),
-  );
-  return lists.flat().map((u) => u.userId);
-}
+const DAY_SECONDS = 86_400;
+const expiry = (iso: string, days: number) => Math.floor(Date.parse(iso) / 1000) + days * DAY_SECONDS;
 
-async function fanOut(queue: ReportQueue, window: Period): Promise<number> {
-  const users = await candidateUsers(window.start);
-  const jobs: ReportJob[] = users.map((userId) => ({ userId, start: window.start, end: window.end }));
+/** Every shard job of a window: the planner's whole fan-out, independent of how many users there are. */
+async function enqueueShards(queue: ReportQueue, schedule: string, window: Period): Promise<number> {
+  const jobs: ShardJob[] = Array.from({ length: CANDIDATE_SHARDS }, (_, i) => ({
+    kind: 'shard',
+    schedule,
+    shard: String(i),
+    start: window.start,
+    end: window.end,
+  }));
   await queue.enqueue(jobs);
   return jobs.length;
 }
 
 /**
- * The scheduled planner: claims the window (end of the previous run, now] — the first run covers one
- * interval — with a conditional write on the previous end, so concurrent runs cannot claim the same
- * window, records the run, and enqueues one message per candidate user.
+ * The scheduled planner. Its work is constant (a cursor read, one claim, one shard job per candidate
+ * shard), so it can never time out on a large population:
+ * 1. a window whose shard jobs a previous run may not have enqueued (the cursor is still `planning`:
+ *    it died after claiming) is enqueued again first — shard jobs are idempotent;
+ * 2. it claims the next window (end of the previous one, now] — the first run covers one interval —
+ *    with a conditional write on the previous end, so concurrent or repeated invocations claim it once;
+ * 3. it enqueues the window's shard jobs, which find the candidates (planShard) in parallel, each
+ *    checkpointing its progress. A slow or cut-short shard never holds up the next window.
  */
 export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
   const db = tasksDb();
   const now = deps.now ?? new Date();
   const end = now.toISOString();
-  const staleAfter = deps.staleAfterMs ?? 15 * 60_000;
   const schedule = deps.schedule ?? REPORT_SCHEDULE;
+  const retentionDays = deps.retentionDays ?? 90;
   const { data: cursor } = await db.entities.reportCursor.get({ schedule }).go({ consistent: true });
-  const outcome: PlanOutcome = { users: 0 };
+  const outcome: PlanOutcome = { shards: 0 };
 
-  if (cursor && cursor.status === 'planning' && now.getTime() - Date.parse(cursor.claimedAt) > staleAfter) {
+  if (cursor?.status === 'planning') {
     const window = { start: cursor.start, end: cursor.end };
-    const users = await fanOut(deps.queue, window);
-    await markEnqueued(schedule, window, users);
+    const shards = await enqueueShards(deps.queue, schedule, window);
+    await markEnqueued(schedule, window, shards);
     outcome.resumed = window;
   }
 
@@ -171,24 +210,26 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
         .put({ schedule, ...window, status: 'planning', claimedAt: end })
         .where((a, op) => (cursor ? op.eq(a.end, cursor.end) : op.notExists(a.end)))
         .commit(),
-      reportRun.create({ schedule, ...window, claimedAt: end }).commit(),
+      reportRun
+        .create({ schedule, ...window, claimedAt: end, expiresAt: expiry(end, retentionDays) })
+        .commit(),
     ])
     .go();
   // A condition failure means another run claimed a window from the same previous end first.
   if (transactionCodes(claim)) return outcome;
   outcome.window = window;
-  outcome.users = await fanOut(deps.queue, window);
-  await markEnqueued(schedule, window, outcome.users);
+  outcome.shards = await enqueueShards(deps.queue, schedule, window);
+  await markEnqueued(schedule, window, outcome.shards);
   return outcome;
 }
 
-async function markEnqueued(schedule: string, window: Period, users: number) {
+async function markEnqueued(schedule: string, window: Period, shards: number) {
   const db = tasksDb();
   const at = new Date().toISOString();
-  await db.entities.reportRun.patch({ schedule, start: window.start }).set({ users, enqueuedAt: at }).go();
+  await db.entities.reportRun.patch({ schedule, start: window.start }).set({ shards, enqueuedAt: at }).go();
   await db.entities.reportCursor
     .patch({ schedule })
-    .set({ status: 'enqueued', users })
+    .set({ status: 'enqueued' })
     .where((a, op) => op.eq(a.end, window.end))
     .go()
     .catch((error: unknown) => {
@@ -197,10 +238,146 @@ async function markEnqueued(schedule: string, window: Period, users: number) {
     });
 }
 
+export interface ShardDeps {
+  queue: ReportQueue;
+  /** Milliseconds this invocation has left (Lambda's context); the job pauses before running out. */
+  remainingMs?: () => number;
+  now?: () => number;
+  /** Stop with this much time left, after saving the checkpoint. */
+  reserveMs?: number;
+  /** Users enqueued per checkpoint. */
+  batch?: number;
+  retentionDays?: number;
+  /** Tests: stop (as if killed) after this many batches, without saving anything more. */
+  crashAfterBatches?: number;
+}
+
+export interface ShardOutcome {
+  status: 'done' | 'paused' | 'busy' | 'lost';
+  /** Users enqueued by this invocation. */
+  users: number;
+  /** DynamoDB pages read for candidates by this invocation. */
+  reads: number;
+}
+
+/**
+ * One shard job: enqueues a report job for every candidate of one shard and window, in user id order,
+ * saving the last user id enqueued after every batch. It holds a lease on its checkpoint so two
+ * deliveries of the same job never run together; a redelivery after a crash or timeout takes over once
+ * the lease has passed and continues after the checkpoint (the batch in flight may be enqueued twice;
+ * report workers are idempotent). With too little time left it saves and answers `paused`, and the
+ * consumer enqueues the job again to continue. A `done` shard is never read again.
+ */
+export async function planShard(job: ShardJob, deps: ShardDeps): Promise<ShardOutcome> {
+  const shards = tasksDb().entities.reportShard;
+  const now = deps.now ?? Date.now;
+  const remaining = deps.remainingMs ?? (() => 60_000);
+  const reserve = deps.reserveMs ?? 10_000;
+  const retentionDays = deps.retentionDays ?? 90;
+  const key = { schedule: job.schedule, start: job.start, shard: job.shard };
+  const { data: seen } = await shards.get(key).go({ consistent: true });
+  if (seen?.status === 'done') return { status: 'done', users: 0, reads: 0 };
+  if (seen?.leaseUntil !== undefined && seen.leaseUntil > now())
+    return { status: 'busy', users: 0, reads: 0 };
+
+  // The lease lasts as long as this invocation can: after that its holder is certainly gone.
+  const leaseId: string = randomUUID();
+  let users = seen?.users ?? 0;
+  let after = seen?.after;
+  try {
+    await shards
+      .put({
+        ...key,
+        end: job.end,
+        status: 'running',
+        users,
+        ...(after !== undefined ? { after } : {}),
+        leaseId,
+        leaseUntil: now() + remaining(),
+        updatedAt: new Date(now()).toISOString(),
+        expiresAt: expiry(job.end, retentionDays),
+      })
+      .where((a, op) => (seen ? op.eq(a.updatedAt, seen.updatedAt) : op.notExists(a.updatedAt)))
+      .go({ response: 'none' });
+  } catch (error) {
+    if (isConditionFailure(error)) return { status: 'busy', users: 0, reads: 0 };
+    throw error;
+  }
+
+  const reader = candidateReader(job.shard, job, after);
+  const batch = deps.batch ?? 250;
+  let enqueued = 0;
+  for (let batches = 0; ; batches++) {
+    if (deps.crashAfterBatches !== undefined && batches >= deps.crashAfterBatches) {
+      return { status: 'lost', users: enqueued, reads: reader.requests };
+    }
+    if (remaining() < reserve) {
+      // Out of time: save where we are and let the next delivery take over at once.
+      await saveOwned('running', 0);
+      return { status: 'paused', users: enqueued, reads: reader.requests };
+    }
+    const ids = await reader.next(batch);
+    if (ids.length === 0) break;
+    await deps.queue.enqueue(ids.map((userId) => ({ userId, start: job.start, end: job.end })));
+    enqueued += ids.length;
+    users += ids.length;
+    after = ids.at(-1);
+    if (!(await saveOwned('running', now() + remaining()))) {
+      return { status: 'lost', users: enqueued, reads: reader.requests };
+    }
+  }
+  await saveOwned('done');
+  return { status: 'done', users: enqueued, reads: reader.requests };
+
+  /** Saves progress while this invocation still holds the lease; false when another took it over. */
+  async function saveOwned(status: 'running' | 'done', leaseUntil?: number): Promise<boolean> {
+    try {
+      await shards
+        .put({
+          ...key,
+          end: job.end,
+          status,
+          users,
+          ...(after !== undefined ? { after } : {}),
+          ...(leaseUntil !== undefined && status === 'running' ? { leaseId, leaseUntil } : {}),
+          updatedAt: new Date(now()).toISOString(),
+          expiresAt: expiry(job.end, retentionDays),
+        })
+        .where((a, op) => op.eq(a.leaseId, leaseId))
+        .go({ response: 'none' });
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** Progress of every shard job of one window (operators, tests and the bench). */
+export async function windowProgress(schedule: string, start: string) {
+  const { data } = await tasksDb()
+    .entities.reportShard.query.byWindow({ schedule, start })
+    .go({ pages: 'all' });
+  return {
+    shards: data.length,
+    done: data.filter((d) => d.status === 'done').length,
+    users: data.reduce((n, d) => n + d.users, 0),
+  };
+}
+
 /** A queue message body as a job, or undefined when it is not one (it can never succeed). */
 export function parseReportJob(body: string): ReportJob | undefined {
+  const parsed = parseMessage(body);
+  return parsed && !('kind' in parsed) ? parsed : undefined;
+}
+
+/** A report queue message: one user's report job, or one shard job of a window. */
+export function parseMessage(body: string): ReportJob | ShardJob | undefined {
   try {
-    const parsed = v.safeParse(ReportJobMessage, JSON.parse(body));
+    const json: unknown = JSON.parse(body);
+    const isShard =
+      typeof json === 'object' && json !== null && (json as { kind?: unknown }).kind === 'shard';
+    const parsed = v.safeParse(isShard ? ShardJobMessage : ReportJobMessage, json);
     return parsed.success ? parsed.output : undefined;
   } catch {
     return undefined;
@@ -211,6 +388,8 @@ export interface GenerateDeps {
   store: ReportStore;
   now?: () => number;
   leaseMs?: number;
+  /** Days a stored report is kept (index TTL; the bucket's lifecycle rule uses the same setting). */
+  retentionDays?: number;
 }
 
 /** A report for this (user, window) is being written by another worker; SQS will retry later. */
@@ -236,7 +415,10 @@ export async function generateReport(job: ReportJob, deps: GenerateDeps): Promis
   if (existing?.status === 'stored') return 'exists';
 
   const document = await buildReport(job.userId, period);
-  if (isEmpty(document) && !existing) return 'empty';
+  if (isEmpty(document) && !existing) {
+    await settleOpen(job.userId, period.end, false);
+    return 'empty';
+  }
 
   const now = deps.now ?? Date.now;
   const leaseId: string = randomUUID();
@@ -252,6 +434,7 @@ export async function generateReport(job: ReportJob, deps: GenerateDeps): Promis
         leaseId,
         leaseUntil: now() + (deps.leaseMs ?? 60_000),
         objectKey,
+        listShard: shardOf(reportId, REPORT_LIST_SHARDS),
       })
       .where(
         (a, op) =>
@@ -265,19 +448,31 @@ export async function generateReport(job: ReportJob, deps: GenerateDeps): Promis
     throw new ReportInProgress();
   }
 
-  await deps.store.put(objectKey, document);
+  const body = JSON.stringify(document);
+  await deps.store.put(objectKey, body);
+  // The open set follows what this report saw, before the report counts as stored (a crash here is
+  // retried by SQS and does both again).
+  await settleOpen(job.userId, period.end, hasOpen(document));
+  // Written whole (both lists are sparse on `stored`, so ElectroDB wants every key attribute).
   await reports
-    .patch({ reportId })
-    .set({
+    .put({
+      reportId,
+      userId: job.userId,
+      periodStart: period.start,
+      periodEnd: period.end,
       status: 'stored',
+      objectKey,
+      bytes: Buffer.byteLength(body),
       storedAt: new Date(now()).toISOString(),
       newIncomplete: document.newIncompleteTasks.length,
       completed: document.completedTasks.length,
       oldIncomplete: document.oldIncompleteTasks.length,
+      listShard: shardOf(reportId, REPORT_LIST_SHARDS),
+      // From when it is stored, like the bucket's expiration rule (days after the object's creation).
+      expiresAt: expiry(new Date(now()).toISOString(), deps.retentionDays ?? 90),
     })
-    .remove(['leaseId', 'leaseUntil'])
     .where((a, op) => op.eq(a.leaseId, leaseId))
-    .go();
+    .go({ response: 'none' });
   return 'stored';
 }
 
@@ -310,9 +505,18 @@ function positionOf(cursor: string | undefined): { periodEnd: string; reportId: 
   return position && { periodEnd: position[0], reportId: position[1] };
 }
 
+const newestFirst = (a: ReportItem, b: ReportItem) =>
+  b.periodEnd.localeCompare(a.periodEnd) || b.reportId.localeCompare(a.reportId);
+
+/** Still listed: stored and within retention (DynamoDB's TTL deletes a little after `expiresAt`). */
+const live = (r: { status?: string; expiresAt?: number | undefined }, nowSeconds: number) =>
+  r.status === 'stored' && (r.expiresAt === undefined || r.expiresAt > nowSeconds);
+
 /**
- * Stored report summaries, newest window first, for one user or for everyone. The cursor is our own
- * position, not DynamoDB's key, so a forged one is a 400 and one from the other list still works.
+ * Stored report summaries, newest window first, for one user (one partition of gsi1) or for everyone
+ * (the REPORT_LIST_SHARDS partitions of gsi2, merged). The cursor is our own position (periodEnd,
+ * reportId), which both lists sort by, so it is exact across shards, a forged one is a 400, and one
+ * from the other list still works.
  */
 export async function listReports(query: {
   userId?: string | undefined;
@@ -322,31 +526,59 @@ export async function listReports(query: {
   const before = positionOf(query.cursor);
   const reports = tasksDb().entities.report;
   const take = query.limit + 1;
+  const nowSeconds = Math.floor(Date.now() / 1000);
   const stored = { order: 'desc', limit: take, count: take } as const;
-  const isStored = (a: { status: unknown }, op: { eq: (a: unknown, v: unknown) => string }) =>
-    op.eq(a.status, 'stored');
-  let data: ReportItem[];
+  const isLive = (
+    a: { status: unknown; expiresAt: unknown },
+    op: {
+      eq: (a: unknown, v: unknown) => string;
+      gt: (a: unknown, v: unknown) => string;
+      notExists: (a: unknown) => string;
+    },
+  ) => `${op.eq(a.status, 'stored')} AND (${op.notExists(a.expiresAt)} OR ${op.gt(a.expiresAt, nowSeconds)})`;
+  let items: ReportItem[];
+  let more: boolean;
   if (query.userId) {
     const base = reports.query.byUser({ userId: query.userId });
-    data = (await (before ? base.lt(before) : base).where(isStored).go(stored)).data;
+    const { data } = await (before ? base.lt(before) : base).where(isLive).go(stored);
+    items = data.slice(0, query.limit);
+    more = data.length > query.limit;
   } else {
-    const base = reports.query.byTime({ everyone: 'all' });
-    data = (await (before ? base.lt(before) : base).where(isStored).go(stored)).data;
+    const shards = Array.from({ length: REPORT_LIST_SHARDS }, (_, i) => async () => {
+      const base = reports.query.byTime({ listShard: String(i) });
+      return (await (before ? base.lt(before) : base).where(isLive).go(stored)).data;
+    });
+    ({ items, more } = await mergeShards(shards, newestFirst, query.limit));
   }
-  const items = data.slice(0, query.limit);
   const last = items.at(-1);
   return {
     data: items.map(summaryOf),
-    next_cursor:
-      data.length > query.limit && last ? encodeCursor(`${last.periodEnd}|${last.reportId}`) : null,
+    next_cursor: more && last ? encodeCursor(`${last.periodEnd}|${last.reportId}`) : null,
   };
 }
 
-/** The full stored document of one report. */
-export async function getReport(reportId: string, store: ReportStore): Promise<ReportDocument> {
+/** How a stored report is served: inline, or (too large for a Lambda response) a presigned S3 URL. */
+export type ServedReport = { document: ReportDocument } | { location: string };
+
+/** Presigned URLs stay valid this long (SPEC §2: at least 5 minutes). */
+export const PRESIGNED_URL_SECONDS = 15 * 60;
+
+/** The full stored document of one report, or where to fetch it when it is too large to return. */
+export async function getReport(
+  reportId: string,
+  store: ReportStore,
+  inlineMaxBytes = INLINE_REPORT_BYTES,
+): Promise<ServedReport> {
   const { data } = await tasksDb().entities.report.get({ reportId }).go();
-  if (data?.status !== 'stored') throw new NotFound('Report not found.');
+  if (!data || !live(data, Math.floor(Date.now() / 1000))) throw new NotFound('Report not found.');
+  if (data.bytes !== undefined && data.bytes > inlineMaxBytes) {
+    return { location: await store.presign(data.objectKey, PRESIGNED_URL_SECONDS) };
+  }
   const document = await store.get(data.objectKey);
   if (!document) throw new NotFound('Report not found.');
-  return document;
+  // Reports indexed before their size was recorded are measured here.
+  if (data.bytes === undefined && Buffer.byteLength(JSON.stringify(document)) > inlineMaxBytes) {
+    return { location: await store.presign(data.objectKey, PRESIGNED_URL_SECONDS) };
+  }
+  return { document };
 }

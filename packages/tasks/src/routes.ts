@@ -66,10 +66,17 @@ export const getReport = defineRoute({
   path: '/task-reports/{id}',
   functionName: 'TasksGetReport',
   handler: 'functions/tasks/get-report.ts',
-  summary: 'One stored report document',
+  summary: 'One stored report document (303 to a presigned S3 URL when too large for a response)',
   auth: readReports,
   request: { path: ReportPath },
-  responses: { 200: ReportDocument, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+  responses: {
+    200: ReportDocument,
+    303: null,
+    400: ErrorBody,
+    401: ErrorBody,
+    403: ErrorBody,
+    404: ErrorBody,
+  },
   access: { table: 'read', bucket: 'read' },
 });
 
@@ -78,10 +85,10 @@ export const getUserReport = defineRoute({
   path: '/users/{userId}/task-report',
   functionName: 'TasksGetUserReport',
   handler: 'functions/tasks/get-user-report.ts',
-  summary: 'A report for any window of up to 31 days, computed on demand and not stored',
+  summary: 'A report for any window of up to 31 days, computed on demand and not stored (422 above 4 MiB)',
   auth: readReports,
   request: { path: UserPath, query: WindowQuery },
-  responses: { 200: ReportDocument, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+  responses: { 200: ReportDocument, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
   access: { table: 'read' },
 });
 
@@ -112,20 +119,21 @@ export const listUserTasks = defineRoute({
 export const planReportsJob: ScheduledJob = {
   functionName: 'TasksPlanReports',
   handler: 'functions/tasks/plan-reports.ts',
-  summary: 'Claim the next report window and enqueue one message per user with something to report',
+  summary: 'Claim the next report window and enqueue its shard jobs (one per candidate shard)',
   schedule: REPORT_SCHEDULE,
-  timeoutSeconds: 300,
+  timeoutSeconds: 60,
   access: { table: 'write', sendsTo: [REPORT_QUEUE] },
 };
 
 export const generateReportConsumer: QueueConsumer = {
   functionName: 'TasksGenerateReport',
   handler: 'functions/tasks/generate-report.ts',
-  summary: "Build one user's report for a window, store it in S3 and index it",
+  summary:
+    "Build one user's report for a window (store in S3, index it), or run a planner shard job (enqueue a shard's candidates)",
   queue: REPORT_QUEUE,
   batchSize: 10,
   timeoutSeconds: 60,
-  access: { table: 'write', bucket: 'write' },
+  access: { table: 'write', bucket: 'write', sendsTo: [REPORT_QUEUE] },
 };
 
 export const tasksService: ServiceDefinition = {

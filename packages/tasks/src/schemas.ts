@@ -60,6 +60,15 @@ export const UserId = externalId('userId');
 /** A report fan-out message: one user and one window. */
 export const ReportJobMessage = v.object({ userId: UserId, start: instant('start'), end: instant('end') });
 
+/** A planner shard job: find and enqueue the candidates of one shard for one window. */
+export const ShardJobMessage = v.object({
+  kind: v.literal('shard'),
+  schedule: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  shard: v.pipe(v.string(), v.regex(/^\d{1,4}$/)),
+  start: instant('start'),
+  end: instant('end'),
+});
+
 export const WebhookInput = named(
   'TaskWebhookEvent',
   v.object({

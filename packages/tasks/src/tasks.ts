@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { BadRequest, Conflict, NotFound, retryContention, transactionCodes } from '@svc/platform';
 import type { EntityItem } from 'electrodb';
 import { type AuditSettings, auditRecord, DEFAULT_AUDIT, recordNotApplied } from './audit.js';
-import { type TaskEntity, tasksDb, USER_SHARDS } from './entities.js';
+import { markActivity, markOpen } from './candidates.js';
+import { type TaskEntity, tasksDb } from './entities.js';
 import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookInput } from './schemas.js';
 
 type TaskItem = EntityItem<typeof TaskEntity>;
@@ -23,11 +24,6 @@ function createdDigest(input: WebhookInput): string {
     .digest('base64url');
 }
 
-export function shardOf(userId: string): string {
-  const n = createHash('sha256').update(userId).digest().readUInt32BE(0) % USER_SHARDS;
-  return String(n);
-}
-
 const isOpen = (t: { isCompleted: boolean; deletedAt?: string | undefined } | undefined) =>
   t !== undefined && !t.isCompleted && !t.deletedAt;
 
@@ -44,8 +40,8 @@ function next(current: TaskItem, input: WebhookInput, event: 'updated' | 'delete
 
 /**
  * Applies one webhook event (SPEC §2). The task is read, the new state computed, and written whole
- * with a condition on the `lastEventAt` that was read, in one transaction with the user's activity
- * counter. A concurrent writer makes the condition fail and the event is re-evaluated against the new
+ * with a condition on the `lastEventAt` that was read (the report candidates are marked just before,
+ * see candidates.ts). A concurrent writer makes the condition fail and the event is re-evaluated against the new
  * state, so ordering is decided by event timestamps, never by arrival order.
  */
 export async function applyWebhookEvent(
@@ -70,7 +66,12 @@ export async function applyWebhookEvent(
   };
 
   for (let attempt = 0; ; attempt++) {
-    const { data: current } = await db.entities.task.get({ taskId: id }).go({ consistent: true });
+    // The user's activity marker (what makes them a report candidate) is written beside the first read,
+    // so it exists before any write of the task can: no applied event is ever without it.
+    const [{ data: current }] = await Promise.all([
+      db.entities.task.get({ taskId: id }).go({ consistent: true }),
+      attempt === 0 ? markActivity(userId, now) : undefined,
+    ]);
 
     if (current && current.userId !== userId) {
       throw new Conflict('This task id belongs to another user.', { 'metadata.userId': ['does not match'] });
@@ -105,39 +106,40 @@ export async function applyWebhookEvent(
           }
         : next(current as TaskItem, input, event);
     after.completionKey = after.completedAt ?? after.createdAt;
-    const openDelta = Number(isOpen(after)) - Number(isOpen(current ?? undefined));
+    // A task left open also puts the user in the open set (so later windows find them before a report
+    // has), beside the write. Both are plain idempotent puts outside the transaction: a user's concurrent
+    // events never conflict on them (issue 16: no per-user item in the webhook transaction).
+    const marking = isOpen(after) ? markOpen(userId, now) : undefined;
 
-    const written = await retryContention(async () => {
-      const outcome = await db.transaction
-        .write(({ task, taskUser, taskEvent }) => [
-          current
-            ? task
-                .put(after)
-                .where(
-                  (a, op) =>
-                    `${op.eq(a.lastEventAt, current.lastEventAt)} AND ${op.lte(a.lastEventAt, input.timestamp)}`,
-                )
-                .commit()
-            : task.create(after).commit(),
-          taskUser
-            .upsert({ userId, shard: shardOf(userId) })
-            .add({ openTasks: openDelta })
-            .set({ touchedAt: now.toISOString() })
-            .commit(),
-          // The delivery's record, in the same transaction as its effect; refused when this delivery
-          // was already applied (a retry), which cancels the whole write.
-          taskEvent
-            .put(auditRecord(input, 'applied', now, audit))
-            .where((a, op) => `${op.notExists(a.deliveryId)} OR ${op.eq(a.applied, false)}`)
-            .commit(),
-        ])
-        .go();
-      const codes = transactionCodes(outcome);
-      if (!codes) return true;
-      if (codes[2] === 'ConditionalCheckFailed') return 'already-applied';
-      if (codes[0] === 'ConditionalCheckFailed') return false;
-      throw new Error(`unexpected cancellation: ${codes.join(',')}`);
-    });
+    const [written] = await Promise.all([
+      retryContention(async () => {
+        const outcome = await db.transaction
+          .write(({ task, taskEvent }) => [
+            current
+              ? task
+                  .put(after)
+                  .where(
+                    (a, op) =>
+                      `${op.eq(a.lastEventAt, current.lastEventAt)} AND ${op.lte(a.lastEventAt, input.timestamp)}`,
+                  )
+                  .commit()
+              : task.create(after).commit(),
+            // The delivery's record, in the same transaction as its effect; refused when this delivery
+            // was already applied (a retry), which cancels the whole write.
+            taskEvent
+              .put(auditRecord(input, 'applied', now, audit))
+              .where((a, op) => `${op.notExists(a.deliveryId)} OR ${op.eq(a.applied, false)}`)
+              .commit(),
+          ])
+          .go();
+        const codes = transactionCodes(outcome);
+        if (!codes) return true;
+        if (codes[1] === 'ConditionalCheckFailed') return 'already-applied' as const;
+        if (codes[0] === 'ConditionalCheckFailed') return false;
+        throw new Error(`unexpected cancellation: ${codes.join(',')}`);
+      }),
+      marking,
+    ]);
     if (written === 'already-applied') return { applied: false };
     if (written) return { applied: true };
     // Someone else changed the task between our read and write: decide again on the fresh state.
