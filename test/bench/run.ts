@@ -21,8 +21,8 @@ import { everyFunction } from './every-function.js';
 import { CALL_REASONS, GAP_NOTES } from './findings.js';
 import { partitionHeat } from './heat.js';
 import { startCountingProxy } from './proxy.js';
-import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, sourceMapTable } from './source-maps.js';
 import { reportRunBench } from './report-run.js';
+import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, sourceMapTable } from './source-maps.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));

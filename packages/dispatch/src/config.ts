@@ -35,7 +35,6 @@ const localHttpFlag = v.pipe(
   v.transform((flag) => flag === 'true'),
 );
 
-
 const COUNTRY = /^[A-Z]{2}$/;
 
 const ApiEnv = v.object({

@@ -15,8 +15,8 @@ import {
 import type { UrlCheck } from '@svc/platform/webhooks';
 import { verifyCallbackToken } from './callback-token.js';
 import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
-import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
 import { addToFeed, feedPage } from './feed.js';
+import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
 import type { MessageQueue } from './queue.js';
 import type {
   AcceptedMessage,

@@ -93,7 +93,11 @@ export const sender: QueueConsumer = {
   // Records of a batch run in parallel; one record makes at most one call per provider.
   timeoutSeconds: 30,
   // sendsTo its own queue: a provider's acceptance the table refused goes back onto it (sender.ts).
-  access: { table: 'write', parameters: [CALLBACK_SECRET_PARAMETER], sendsTo: [SEND_QUEUE, STATUS_CALLBACKS_QUEUE] },
+  access: {
+    table: 'write',
+    parameters: [CALLBACK_SECRET_PARAMETER],
+    sendsTo: [SEND_QUEUE, STATUS_CALLBACKS_QUEUE],
+  },
 };
 
 export const statusCallbacks: QueueConsumer = {
