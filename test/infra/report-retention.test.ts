@@ -8,7 +8,7 @@ import { type Json, synthStage } from './synth.js';
  * bucket expires objects after it, and the functions that index reports get it for the index's TTL.
  */
 describe('task report retention', () => {
-  const prod = synthStage('prod', { services: [tasksService] });
+  const prod = synthStage('prod', { services: [tasksService], overrides: { alarmEmail: 'ops@example.com' } });
   const short = synthStage('feature-x', {
     services: [tasksService],
     overrides: { settings: { reportRetentionDays: 7 } },

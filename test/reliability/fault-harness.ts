@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { services } from '@svc/infra/services';
 import { apiGatewayEvent, apiGatewayResponse, RouteMatcher } from '@svc/local/api-events';
 import { ensureTable } from '@svc/local/dynamodb';
+import { maxReceiveCountOf, visibilityTimeoutSecondsOf } from '@svc/local/environment';
 import { createLocalQueue, localSqsClient, pollQueue, type QueuePoller } from '@svc/local/queues';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '@svc/local/runtime';
 import type { HttpRoute } from '@svc/platform/routes';
@@ -114,22 +115,28 @@ export async function startFaultHarness(
   const sqsClient = localSqsClient(runtime.queueClock.directSqsEndpoint);
   const invocations: FaultHarness['invocations'] = [];
   const pollers: QueuePoller[] = [];
-  for (const consumer of consumers) {
+  for (const service of services)
+  for (const consumer of service.consumers ?? []) {
+    // The same attributes the runtime gave the queue (CreateQueue refuses a name with other ones).
+    const visibilitySeconds = Math.max(
+      1,
+      Math.round(visibilityTimeoutSecondsOf(service, consumer.queue, runtime.stage) * runtime.timeFactor),
+    );
     const queue = await createLocalQueue(
       sqsClient,
       runtime.endpoints.sqs,
       runtime.stage.name,
       consumer.queue,
       {
-        visibilityTimeoutSeconds: runtime.stage.queues.visibilityTimeoutSeconds ?? 2,
-        maxReceiveCount: consumer.maxReceiveCount ?? runtime.stage.queues.maxReceiveCount,
+        visibilityTimeoutSeconds: visibilitySeconds,
+        maxReceiveCount: maxReceiveCountOf(service, consumer.queue, runtime.stage),
       },
     );
     pollers.push(
       pollQueue(sqsClient, queue, {
         batchSize: consumer.batchSize,
         timeoutSeconds: 30,
-        visibilitySeconds: runtime.stage.queues.visibilityTimeoutSeconds ?? 2,
+        visibilitySeconds,
         consumerChanged: runtime.queueClock.consumerChanged,
         invoke: async (event: SQSEvent) => {
           const result = await handlerOf(consumer.functionName)(event, lambdaContext(consumer.functionName));
