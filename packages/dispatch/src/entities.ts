@@ -65,8 +65,9 @@ export const MessageEntity = new Entity({
      * Legacy: the constant partition (`all`) of the old all-messages index gsi2, rewritten on every status
      * change. New messages never set it (so they are not in gsi2); items written before the feed shards
      * keep it until the backfill (`feed-backfill.ts`) moves them, and the list reads gsi2 until then.
+     * New messages get `shards`, which the index's condition leaves out of gsi2.
      */
-    feed: { type: 'string' },
+    feed: { type: 'string', default: 'shards', readOnly: true },
   },
   indexes: {
     byId: {
@@ -81,6 +82,8 @@ export const MessageEntity = new Entity({
     /** Legacy, sparse: only messages written before the feed shards (see `feed`). */
     legacyRecent: {
       index: 'gsi2',
+      // Sparse: keys only for an item with `feed='all'` (written before the feed shards); new ones have `shards`.
+      condition: (attrs) => attrs.feed === 'all',
       pk: { field: 'gsi2pk', composite: ['feed'] },
       sk: { field: 'gsi2sk', composite: ['createdAt', 'id'] },
     },

@@ -72,6 +72,7 @@ export const handler = async (event: Event) => {
         updatedAt: now,
         history: [{ status: 'queued', at: now }],
         attempts: 0,
+        feed: 'shards',
         ...messageKey(id),
         gsi1pk: numberPk(input.to_number),
         gsi1sk: listSk(now, id),
