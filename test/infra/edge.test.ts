@@ -12,7 +12,10 @@ const stageOf = (template: ReturnType<typeof synthStage>['template']) => {
 };
 
 // Synthesised once at import: the first synth of a run is slow (esbuild-free, but still the whole CDK tree).
-const prodVisits = synthStage('prod', { services: [visitsService], overrides: { alarmEmail: 'ops@example.com' } });
+const prodVisits = synthStage('prod', {
+  services: [visitsService],
+  overrides: { alarmEmail: 'ops@example.com' },
+});
 
 describe('edge protection: per-route throttles', () => {
   it('throttles login and registration on the $default stage, after their routes exist', () => {
@@ -49,7 +52,10 @@ describe('edge protection: per-route throttles', () => {
 
 describe('edge protection: CloudFront + WAF', () => {
   it('is off by default: no distribution, no web ACL', () => {
-    const { template } = synthStage('prod', { services: [statsService], overrides: { alarmEmail: 'ops@example.com' } });
+    const { template } = synthStage('prod', {
+      services: [statsService],
+      overrides: { alarmEmail: 'ops@example.com' },
+    });
     template.resourceCountIs('AWS::CloudFront::Distribution', 0);
     template.resourceCountIs('AWS::WAFv2::WebACL', 0);
   });

@@ -5,7 +5,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { type Json, synthStage } from './synth.js';
 
-const prod = synthStage('prod', { services: [visitsService, dispatchService], overrides: { alarmEmail: 'ops@example.com' } });
+const prod = synthStage('prod', {
+  services: [visitsService, dispatchService],
+  overrides: { alarmEmail: 'ops@example.com' },
+});
 const resources = prod.template.toJSON().Resources as Record<string, Json>;
 const limitsOf = (fn: string) =>
   JSON.parse(resources[fn]?.Properties.Environment.Variables.RATE_LIMITS ?? 'null');

@@ -7,7 +7,10 @@ import { type Json, resourcesOfType, synthStage } from './synth.js';
  * redrive, a consumer fed with partial batch failures, and grants derived from the route table — the
  * status-callback secret only for the consumer, the queue only for the functions that announce to it.
  */
-const { template } = synthStage('prod', { services: [dispatchService], overrides: { alarmEmail: 'ops@example.com' } });
+const { template } = synthStage('prod', {
+  services: [dispatchService],
+  overrides: { alarmEmail: 'ops@example.com' },
+});
 const all = template.toJSON().Resources as Record<string, Json>;
 
 interface Statement {

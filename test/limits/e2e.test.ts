@@ -37,7 +37,10 @@ beforeAll(async () => {
     pollQueues: false,
     logLevel: 'ERROR',
     log: () => undefined,
-    stage: { limits: { dailySegments: DAILY, messagesPerCaller: PER_CALLER }, functions: { timeoutSeconds: 30 } },
+    stage: {
+      limits: { dailySegments: DAILY, messagesPerCaller: PER_CALLER },
+      functions: { timeoutSeconds: 30 },
+    },
   });
 }, 120_000);
 afterAll(() => runtime?.stop());

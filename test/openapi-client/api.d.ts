@@ -42,7 +42,11 @@ export interface paths {
          * @description Log in with email and password and get a session token. No credentials.
          */
         post: operations["VisitsStartSession"];
-        delete?: never;
+        /**
+         * Log out: revoke the token this request carries (the account’s other tokens stay valid)
+         * @description Log out: revoke the token this request carries (the account’s other tokens stay valid). Requires a visits session token (`Authorization: Bearer <token>`; the bare token is accepted too).
+         */
+        delete: operations["VisitsEndSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -352,8 +356,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One stored report document
-         * @description One stored report document. Requires a bearer JWT from the stage's issuer with scope `tasks:read`.
+         * One stored report document (303 to a presigned S3 URL when too large for a response)
+         * @description One stored report document (303 to a presigned S3 URL when too large for a response). Requires a bearer JWT from the stage's issuer with scope `tasks:read`.
          */
         get: operations["TasksGetReport"];
         put?: never;
@@ -392,8 +396,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A report for any window of up to 31 days, computed on demand and not stored
-         * @description A report for any window of up to 31 days, computed on demand and not stored. Requires a bearer JWT from the stage's issuer with scope `tasks:read`.
+         * A report for any window of up to 31 days, computed on demand and not stored (422 above 4 MiB)
+         * @description A report for any window of up to 31 days, computed on demand and not stored (422 above 4 MiB). Requires a bearer JWT from the stage's issuer with scope `tasks:read`.
          */
         get: operations["TasksGetUserReport"];
         put?: never;
@@ -765,6 +769,7 @@ export interface components {
         DispatchSendMessageRequest: {
             to_number: string;
             message: string;
+            status_callback_url?: string;
         };
         DispatchGetMessage200: {
             id: string;
@@ -779,6 +784,7 @@ export interface components {
             provider_message_id: string | null;
             created_at: string;
             updated_at: string;
+            status_callback_url?: string;
             history: {
                 /** @enum {string} */
                 status: "queued" | "sending" | "sent" | "delivered" | "failed" | "invalid";
@@ -824,6 +830,8 @@ export interface components {
         RequestId: string;
         /** @description Whole seconds to wait before trying again. */
         RetryAfter: number;
+        /** @description Where the resource is. */
+        Location: string;
     };
     pathItems: never;
 }
@@ -1024,6 +1032,57 @@ export interface operations {
             };
             /** @description The body parsed but failed validation or a business rule (`errors` names the fields) */
             422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: a per-client limit of this route, or the stage-wide API throttle. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (the database is busy or a secret cannot be read). Retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    VisitsEndSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials */
+            401: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -2601,6 +2660,15 @@ export interface operations {
                     "application/json": components["schemas"]["TaskReport"];
                 };
             };
+            /** @description See Other: the resource is at `Location` */
+            303: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Bad request (malformed JSON, or a bad path, query or header parameter) */
             400: {
                 headers: {
@@ -2796,6 +2864,16 @@ export interface operations {
             };
             /** @description Authenticated but not allowed (for a JWT: a scope is missing) */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body parsed but failed validation or a business rule (`errors` names the fields) */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

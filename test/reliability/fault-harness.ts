@@ -116,41 +116,44 @@ export async function startFaultHarness(
   const invocations: FaultHarness['invocations'] = [];
   const pollers: QueuePoller[] = [];
   for (const service of services)
-  for (const consumer of service.consumers ?? []) {
-    // The same attributes the runtime gave the queue (CreateQueue refuses a name with other ones).
-    const visibilitySeconds = Math.max(
-      1,
-      Math.round(visibilityTimeoutSecondsOf(service, consumer.queue, runtime.stage) * runtime.timeFactor),
-    );
-    const queue = await createLocalQueue(
-      sqsClient,
-      runtime.endpoints.sqs,
-      runtime.stage.name,
-      consumer.queue,
-      {
-        visibilityTimeoutSeconds: visibilitySeconds,
-        maxReceiveCount: maxReceiveCountOf(service, consumer.queue, runtime.stage),
-      },
-    );
-    pollers.push(
-      pollQueue(sqsClient, queue, {
-        batchSize: consumer.batchSize,
-        timeoutSeconds: 30,
-        visibilitySeconds,
-        consumerChanged: runtime.queueClock.consumerChanged,
-        invoke: async (event: SQSEvent) => {
-          const result = await handlerOf(consumer.functionName)(event, lambdaContext(consumer.functionName));
-          invocations.push({
-            functionName: consumer.functionName,
-            records: event.Records.map((r) => `${r.body}#${r.attributes.ApproximateReceiveCount}`),
-            result,
-          });
-          return result;
+    for (const consumer of service.consumers ?? []) {
+      // The same attributes the runtime gave the queue (CreateQueue refuses a name with other ones).
+      const visibilitySeconds = Math.max(
+        1,
+        Math.round(visibilityTimeoutSecondsOf(service, consumer.queue, runtime.stage) * runtime.timeFactor),
+      );
+      const queue = await createLocalQueue(
+        sqsClient,
+        runtime.endpoints.sqs,
+        runtime.stage.name,
+        consumer.queue,
+        {
+          visibilityTimeoutSeconds: visibilitySeconds,
+          maxReceiveCount: maxReceiveCountOf(service, consumer.queue, runtime.stage),
         },
-        onError: () => undefined,
-      }),
-    );
-  }
+      );
+      pollers.push(
+        pollQueue(sqsClient, queue, {
+          batchSize: consumer.batchSize,
+          timeoutSeconds: 30,
+          visibilitySeconds,
+          consumerChanged: runtime.queueClock.consumerChanged,
+          invoke: async (event: SQSEvent) => {
+            const result = await handlerOf(consumer.functionName)(
+              event,
+              lambdaContext(consumer.functionName),
+            );
+            invocations.push({
+              functionName: consumer.functionName,
+              records: event.Records.map((r) => `${r.body}#${r.attributes.ApproximateReceiveCount}`),
+              result,
+            });
+            return result;
+          },
+          onError: () => undefined,
+        }),
+      );
+    }
   const matcher = new RouteMatcher(routes);
 
   return {
