@@ -26,6 +26,8 @@ export interface Seed {
     member: string;
     pal: string;
     leaving: string;
+    /** A second session of the member's, for logout (revoking it leaves `member` valid). */
+    loggingOut: string;
     /** Requested visits: one to read and cancel, one to complete, one for the transaction alias. */
     open: string;
     toComplete: string;
@@ -44,6 +46,8 @@ export interface RouteCall {
   call: Call;
   /** Status once DynamoDB answers normally. */
   ok: number;
+  /** Its success uses up its credential (logout revokes the token), so it cannot be repeated as is. */
+  once?: true;
 }
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -105,6 +109,11 @@ export function routeCalls(seed: Seed, withKeys: boolean): Record<string, () => 
       ok: 204,
     }),
     VisitsGetUser: () => ({ call: { method: 'GET', path: '/api/user', token: visits.member }, ok: 200 }),
+    VisitsEndSession: () => ({
+      call: { method: 'DELETE', path: '/api/auth/session', token: visits.loggingOut },
+      ok: 204,
+      once: true,
+    }),
     VisitsRequestVisit: () => ({
       call: {
         method: 'POST',
