@@ -91,7 +91,9 @@ const templateEnvironment = (name: string): Record<string, string> => {
 const assets = new Map<string, string>();
 for (const [id, r] of Object.entries(resources)) {
   const path = r.Metadata?.['aws:asset:path'];
-  if (r.Type === 'AWS::Lambda::Function' && path) assets.set(id, join(REPO, 'cdk.out', path, 'index.mjs'));
+  // Our functions only: CDK's own providers (the dev bucket's auto-delete) are not bundles of ours.
+  const bundle = path ? join(REPO, 'cdk.out', path, 'index.mjs') : undefined;
+  if (r.Type === 'AWS::Lambda::Function' && bundle && existsSync(bundle)) assets.set(id, bundle);
 }
 const names = [...assets.keys()].sort().filter((n) => !only || only.has(n));
 if (only) for (const n of only) if (!assets.has(n)) throw new Error(`--only: no function ${n} in cdk.out`);
