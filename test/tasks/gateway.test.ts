@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type CallOptions, gateway, type Reply } from '../support/gateway.js';
+import { pool } from '../support/pool.js';
 
 /**
  * End to end through the local stack (`pnpm dev`): the gateway serves the tasks route table, the local
@@ -11,20 +12,6 @@ const base = process.env.LOCAL_GATEWAY_URL;
 
 const http = (method: string, path: string, options: CallOptions = {}): Promise<Reply> =>
   gateway(method, path, options);
-
-async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
-}
 
 const event = (name: string, userId: string, id: string, extra: Record<string, unknown> = {}) => ({
   event: name,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startLocalS3 } from '@svc/local/s3-server';
 import { type ReportJob, type ReportQueue, Reports, type ShardJob, s3ReportStore, Tasks } from '@svc/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pool } from '../support/pool.js';
 import { taskEvent, uid } from './support.js';
 
 /**
@@ -16,20 +17,6 @@ beforeAll(async () => {
   Object.assign(process.env, { REPORTS_BUCKET: BUCKET, AWS_ENDPOINT_URL_S3: s3.endpoint });
 });
 afterAll(() => s3?.stop());
-
-async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
-}
 
 /** SQS in memory: what was sent, in order, and which of it is still to be delivered. */
 function memoryQueue() {

@@ -11,6 +11,7 @@ import { handler as getReportHandler } from '../../functions/tasks/get-report.js
 import { handler as getUserReportHandler } from '../../functions/tasks/get-user-report.js';
 import { handler as listHandler } from '../../functions/tasks/list-reports.js';
 import { apiEvent, invoke, lambdaContext } from '../support/api-event.js';
+import { pool } from '../support/pool.js';
 import { iso, startIssuer, taskEvent, uid } from './support.js';
 
 const BUCKET = 'task-reports-test';
@@ -34,19 +35,6 @@ afterAll(async () => {
 const apply = (e: Parameters<typeof taskEvent>[0]) => Tasks.applyWebhookEvent(taskEvent(e));
 
 /** Runs `fn` over `items` with at most `n` in flight. */
-async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
-}
 
 /** A queue in memory: user jobs land in `jobs`; shard jobs are run at once (planShard) by `drain`. */
 const memoryQueue = () => {

@@ -252,7 +252,6 @@ export function payloadBytes(value: unknown): number {
  * answers 503 when its own 30 s integration timeout passes first (a function allowed 30 s or more).
  */
 export const gatewayErrors = {
-  notFound: (): OutgoingResponse => plainJson(404, { message: 'Not Found' }),
   tooLarge: (): OutgoingResponse => plainJson(413, { message: 'Request Entity Too Large' }),
   internal: (): OutgoingResponse => plainJson(500, { message: 'Internal Server Error' }),
   /** The integration timed out (30 s), whatever the function then does. */
