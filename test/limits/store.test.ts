@@ -1,7 +1,14 @@
 // The limiter against DynamoDB Local: each rule fires at its threshold with the right Retry-After,
 // recovers after its window, holds under concurrent takes from several instances, and counts per client.
 import { randomUUID } from 'node:crypto';
-import { dynamo, dynamoLimitStore, type LimitCheck, type LimitRule, shardCaps } from '@svc/platform';
+import {
+  dynamo,
+  dynamoLimitStore,
+  type LimitCheck,
+  type LimitRule,
+  routeLimiter,
+  shardCaps,
+} from '@svc/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Counts the DynamoDB calls made while `fn` runs (what a take costs). */
@@ -88,6 +95,58 @@ describe('window limit', () => {
     await store.refund(check(rule, 'f', prefix));
     for (let i = 0; i < 5; i++) expect((await store.take(check(rule, 'f', prefix))).allowed).toBe(true);
     expect((await store.take(check(rule, 'f', prefix))).allowed).toBe(false);
+  });
+});
+
+describe('several window limits at once (takeAll, the login)', () => {
+  const perIp: LimitRule = { kind: 'window', limit: 8, windowSeconds: 900 };
+  const perEmail: LimitRule = { kind: 'window', limit: 3, windowSeconds: 600 };
+  const limiterOf = (prefix: string, now: () => number) =>
+    routeLimiter(
+      [
+        { setting: 'ip', per: 'custom' },
+        { setting: 'email', per: 'custom' },
+      ],
+      dynamoLimitStore(now),
+      { prefix, rules: { ip: perIp, email: perEmail } },
+    );
+  const both = (ip: string, email: string) => [
+    { setting: 'ip', client: ip },
+    { setting: 'email', client: email },
+  ];
+
+  it('refuses with one read and no write once either is full, with the later Retry-After', async () => {
+    const prefix = `$t${randomUUID()}`;
+    const c = clock(WINDOW_START + 100_000);
+    const limiter = limiterOf(prefix, c.now);
+    for (let i = 0; i < 3; i++) await limiter.takeAll(both('ip-a', 'e1'));
+    const refused = await cost(() => limiter.takeAll(both('ip-a', 'e1')).catch((e: unknown) => e));
+    expect(refused.calls).toBe(1);
+    // The email's 600 s window ends 500 s from now, the IP's 900 s one in 800 s; only the email is full.
+    expect(refused.result).toMatchObject({ kind: 'throttled', retryAfterSeconds: 500 });
+    // The refusal wrote nothing: the IP still has 8 − 3 = 5 to give, to other emails.
+    for (let i = 0; i < 5; i++) await limiter.takeAll(both('ip-a', `e-other-${i}`));
+    const ipFull = await cost(() => limiter.takeAll(both('ip-a', 'e-fresh')).catch((e: unknown) => e));
+    expect(ipFull).toMatchObject({ calls: 1, result: { kind: 'throttled', retryAfterSeconds: 800 } });
+    // Both full: the later of the two.
+    expect(await limiter.takeAll(both('ip-a', 'e1')).catch((e: unknown) => e)).toMatchObject({
+      retryAfterSeconds: 800,
+    });
+  });
+
+  it('holds under 30 concurrent logins for one email from 6 instances: exactly its limit passes', async () => {
+    const prefix = `$t${randomUUID()}`;
+    const c = clock(WINDOW_START + 10_000);
+    const limiters = Array.from({ length: 6 }, () => limiterOf(prefix, c.now));
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        limiters[i % 6]?.takeAll(both(`ip-${i}`, 'e1')).then(
+          () => 'passed',
+          () => 'refused',
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'passed')).toHaveLength(3);
   });
 });
 

@@ -18,6 +18,11 @@ import type { RouteLimit } from './routes.js';
  * A caller over a limit costs exactly one write that fails its condition (no read), except a full sharded
  * shard, which reads the other shards once (one BatchGetItem) to look for room before refusing; once every
  * shard is full, that instance refuses without any call until the window ends.
+ *
+ * A request that counts against several window limits at once (a login: per IP and per email) uses
+ * `takeAll`: one consistent BatchGetItem of every counter first, so a client already over any of them is
+ * refused with that one small read and no write; otherwise each is taken in order by its conditional write,
+ * so racing requests still cannot pass a limit (the read only spares the refused ones their writes).
  */
 export type LimitRule =
   | { kind: 'window'; limit: number; windowSeconds: number }
@@ -41,6 +46,12 @@ export type LimitDecision = { allowed: true } | { allowed: false; retryAfterSeco
 /** Port: where limit state lives. The DynamoDB adapter below keeps it in the service table with TTL. */
 export interface LimitStore {
   take(check: LimitCheck): Promise<LimitDecision>;
+  /**
+   * Reads the current counts of window limits (one consistent BatchGetItem, no write): refused when any is
+   * already too full for its amount, with the latest Retry-After of those; allowed otherwise (including a
+   * counter the read could not return: the takes that follow decide).
+   */
+  peek(checks: readonly LimitCheck[]): Promise<LimitDecision>;
   /** Clears a window counter (a successful login clears the failed-login count). */
   reset(check: LimitCheck): Promise<void>;
   /** Gives back what a take counted (a login that turned out right is not a failure from its IP). */
@@ -220,7 +231,38 @@ export function dynamoLimitStore(
     return { allowed: false, retryAfterSeconds: 1 };
   }
 
+  async function peek(checks: readonly LimitCheck[]): Promise<LimitDecision> {
+    const t = now();
+    const keyed = checks.map((check) => {
+      if (check.rule.kind !== 'window') throw new Error('only window limits can be peeked');
+      const w = windowOf(t, check.rule.windowSeconds);
+      return { check, rule: check.rule, w, pk: pkOf(check), sk: `w#${w.index}` };
+    });
+    if (keyed.length === 0) return { allowed: true };
+    const { client, table } = dynamo();
+    // BatchGetItem refuses a key twice in one request: each distinct counter once.
+    const distinct = new Map(keyed.map(({ pk, sk }) => [`${pk}|${sk}`, { pk, sk }]));
+    const keys = [...distinct.values()];
+    const out = await client.send(
+      new BatchGetCommand({
+        RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'pk, sk, n', ConsistentRead: true } },
+      }),
+    );
+    const used = new Map<string, number>();
+    for (const item of out.Responses?.[table] ?? [])
+      used.set(`${String(item.pk)}|${String(item.sk)}`, Number(item.n ?? 0));
+    let retryAfter = 0;
+    for (const k of keyed) {
+      const amount = k.check.amount ?? 1;
+      const n = used.get(`${k.pk}|${k.sk}`) ?? 0;
+      if (amount > k.rule.limit || n > k.rule.limit - amount)
+        retryAfter = Math.max(retryAfter, k.w.retryAfter);
+    }
+    return retryAfter > 0 ? { allowed: false, retryAfterSeconds: retryAfter } : { allowed: true };
+  }
+
   return {
+    peek,
     take(check) {
       switch (check.rule.kind) {
         case 'window':
@@ -265,6 +307,11 @@ export function dynamoLimitStore(
 export interface RouteLimiter {
   /** Counts one request (or `amount`) for `client`; throws Throttled (429 + Retry-After) past the limit. */
   take(setting: string, client: string, amount?: number): Promise<void>;
+  /**
+   * Counts one request against several window limits: one read of them all first, so a client already
+   * over any of them is refused (429) at the cost of that read alone; otherwise each is taken in order.
+   */
+  takeAll(takes: readonly { setting: string; client: string }[]): Promise<void>;
   reset(setting: string, client: string): Promise<void>;
   refund(setting: string, client: string): Promise<void>;
 }
@@ -313,6 +360,15 @@ export function routeLimiter(
       const decision = await store.take(checkOf(setting, client, amount));
       if (!decision.allowed) throw new Throttled(THROTTLED_MESSAGE, decision.retryAfterSeconds);
     },
+    async takeAll(takes) {
+      const checks = takes.map(({ setting, client }) => checkOf(setting, client));
+      const early = await store.peek(checks);
+      if (!early.allowed) throw new Throttled(THROTTLED_MESSAGE, early.retryAfterSeconds);
+      for (const check of checks) {
+        const decision = await store.take(check);
+        if (!decision.allowed) throw new Throttled(THROTTLED_MESSAGE, decision.retryAfterSeconds);
+      }
+    },
     reset: (setting, client) => store.reset(checkOf(setting, client)),
     refund: (setting, client) => store.refund(checkOf(setting, client)),
   };
@@ -321,6 +377,7 @@ export function routeLimiter(
 /** A limiter for routes that declare none: any use is a programming error. */
 export const noLimits: RouteLimiter = {
   take: (setting) => Promise.reject(new Error(`limit "${setting}" is not declared by this route`)),
+  takeAll: (takes) => Promise.reject(new Error(`limit "${takes[0]?.setting}" is not declared by this route`)),
   reset: (setting) => Promise.reject(new Error(`limit "${setting}" is not declared by this route`)),
   refund: (setting) => Promise.reject(new Error(`limit "${setting}" is not declared by this route`)),
 };

@@ -95,7 +95,7 @@ export interface LoginDeps {
   passwordCost: ScryptCost;
   onRehashError?: (error: unknown) => void;
   /** The route's limiter (its declared limits) and the source IP it counts per; the handler always passes them. */
-  limits?: { limiter: Pick<RouteLimiter, 'take' | 'reset' | 'refund'>; sourceIp: string };
+  limits?: { limiter: Pick<RouteLimiter, 'takeAll' | 'reset' | 'refund'>; sourceIp: string };
 }
 
 /**
@@ -107,13 +107,17 @@ export interface LoginDeps {
  * (per source IP, then per email — an email that exists or not, alike), and a right password clears the
  * email's count and gives the IP its one back. So however many attempts race, no more than the limit's
  * passwords are ever checked per window, and a locked email is 429 even with the right password.
+ * Both counters are read first in one request (`takeAll`): an attempt for a locked email or from a locked
+ * IP is refused after that one small read, with no write (SPEC §0), and so does not count against the IP.
  */
 export async function startSession(input: SessionInput, deps: LoginDeps): Promise<Token> {
   const emailClient = limitClientDigest(emailKey(input.email));
   const limits = deps.limits;
   if (limits) {
-    await limits.limiter.take(LOGIN_LIMITS.perIp, limits.sourceIp);
-    await limits.limiter.take(LOGIN_LIMITS.perEmail, emailClient);
+    await limits.limiter.takeAll([
+      { setting: LOGIN_LIMITS.perIp, client: limits.sourceIp },
+      { setting: LOGIN_LIMITS.perEmail, client: emailClient },
+    ]);
   }
   const db = visitsDb();
   const { data: claim } = await db.entities.email

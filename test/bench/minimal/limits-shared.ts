@@ -2,7 +2,7 @@
 // packages/platform/src/rate-limit.ts (`<prefix>#ratelimit#<setting>#<client>`, TTL `expiresAt`), the
 // settings from the same RATE_LIMITS variable. Returns the 429's Retry-After, or undefined when it passes.
 import { createHash } from 'node:crypto';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, TABLE } from './shared.js';
 
 type Rule =
@@ -90,6 +90,37 @@ export async function take(setting: string, client: string, amount = 1): Promise
       ExpressionAttributeValues: { ':start': now + interval, ':now': now, ':exp': expiresAt },
     }),
   );
+  return undefined;
+}
+
+/**
+ * Several window limits at once (a login): one consistent BatchGetItem of every counter, refused with no
+ * write when any is already full; otherwise each taken in order.
+ */
+export async function takeAll(takes: [setting: string, client: string][]): Promise<number | undefined> {
+  const counters = takes.map(([setting, client]) => {
+    const rule = config.rules[setting] as { limit: number; windowSeconds: number };
+    const w = windowOf(rule);
+    return { rule, w, pk: pkOf(setting, client), sk: `w#${w.index}` };
+  });
+  const out = await doc.send(
+    new BatchGetCommand({
+      RequestItems: {
+        [TABLE]: {
+          Keys: counters.map(({ pk, sk }) => ({ pk, sk })),
+          ProjectionExpression: 'pk, sk, n',
+          ConsistentRead: true,
+        },
+      },
+    }),
+  );
+  const used = new Map((out.Responses?.[TABLE] ?? []).map((i) => [`${i.pk}|${i.sk}`, Number(i.n ?? 0)]));
+  const full = counters.filter((c) => (used.get(`${c.pk}|${c.sk}`) ?? 0) >= c.rule.limit);
+  if (full.length > 0) return Math.max(...full.map((c) => c.w.retryAfter));
+  for (const [setting, client] of takes) {
+    const wait = await take(setting, client);
+    if (wait !== undefined) return wait;
+  }
   return undefined;
 }
 

@@ -1,8 +1,8 @@
-// Twin of VisitsStartSession: the failed-login counters taken first (per IP, then per email), the email
-// claim, then its user (both consistent reads, only the attributes needed), scrypt verify (or the decoy for
-// an unknown email), on success the email's count cleared and the IP's given back, and a signed token.
+// Twin of VisitsStartSession: the failed-login counters read in one request (refused there when either is
+// full), then taken (per IP, then per email), the email claim, then its user (both consistent reads, only
+// the attributes needed), scrypt verify (or the decoy for an unknown email), on success the email's count cleared and the IP's given back, and a signed token.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { clearAndRefund, digest, take } from './limits-shared.js';
+import { clearAndRefund, digest, takeAll } from './limits-shared.js';
 import { doc, type Event, reply, TABLE } from './shared.js';
 import {
   type Context,
@@ -26,7 +26,10 @@ export const handler = async (event: Event, _context?: Context) => {
     (event as { requestContext?: { http?: { sourceIp?: string } } }).requestContext?.http?.sourceIp,
   );
   const emailClient = digest(String(input.email).trim().toLowerCase());
-  const wait = (await take('loginFailuresPerIp', ip)) ?? (await take('loginFailuresPerEmail', emailClient));
+  const wait = await takeAll([
+    ['loginFailuresPerIp', ip],
+    ['loginFailuresPerEmail', emailClient],
+  ]);
   if (wait !== undefined) return throttled(event, wait);
   const { Item: claim } = await doc.send(
     new GetCommand({
