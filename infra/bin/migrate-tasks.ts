@@ -1,3 +1,4 @@
+import { enableCarryForward } from '@svc/tasks/carry-forward';
 import { backfillOpenUsers, backfillReportIndex } from '@svc/tasks/migrate';
 
 /**
@@ -9,3 +10,6 @@ const retentionDays = Number(process.argv[2] ?? 90);
 const log = (m: string) => console.log(m);
 console.log(`open users: ${await backfillOpenUsers(log)}`);
 console.log(`reports moved to the sharded list: ${await backfillReportIndex(retentionDays, log)}`);
+// Last, and only once the deploy has finished (every webhook now writes change records): reports built
+// from here on can be carried forward; until then every report reads its user's open tasks in full.
+console.log(`reports carry forward from: ${await enableCarryForward()}`);

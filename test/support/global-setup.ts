@@ -31,6 +31,9 @@ export default async function setup() {
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
     LOCAL_GATEWAY_URL: runtime.url,
   });
+  // A fresh table: every webhook of the run writes change records, so task reports carry forward.
+  const { enableCarryForward } = await import('@svc/tasks/carry-forward');
+  await enableCarryForward();
   return async () => {
     await runtime.stop();
     await dynamo.stop();

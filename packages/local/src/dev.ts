@@ -4,6 +4,13 @@ import { startLocalRuntime } from './runtime.js';
 const startedAt = Date.now();
 process.stdout.write('Starting the local runtime (DynamoDB Local needs Java 17+)...\n');
 const runtime = await startLocalRuntime();
+{
+  // Every local webhook writes change records from the start, so task reports carry forward at once
+  // (in AWS the migration switches it on after the deploy: packages/tasks/README.md, "Migration").
+  Object.assign(process.env, runtime.environmentOf('TasksGenerateReport'));
+  const { enableCarryForward } = await import('@svc/tasks/carry-forward');
+  await enableCarryForward();
+}
 const routes = runtime.services.flatMap((s) =>
   s.routes.map((r) => `  ${r.method.padEnd(6)} ${r.path}  → ${r.functionName}`),
 );

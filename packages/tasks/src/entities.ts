@@ -146,6 +146,48 @@ export const OpenUserEntity = new Entity({
   },
 });
 
+/**
+ * "This task of this user was written at (about) this server time": one small item per webhook delivery,
+ * in the user's own partition, sorted by time, put beside the task's first read (so it exists before the
+ * write can), never in the transaction. A report reads the records after its base's `builtFrom` to know
+ * which tasks to re-read; a record for a write that then did not happen only costs a re-read.
+ * Per-user partition: one user's bulk import writes up to one record per event there (SPEC §8 per-user
+ * bound, README). Expires after CHANGE_RETENTION_DAYS; an older base is not used.
+ */
+export const TaskChangeEntity = new Entity({
+  model: { service: 'tasks', entity: 'taskChange', version: '1' },
+  attributes: {
+    userId: { type: 'string', required: true },
+    changedAt: { type: 'string', required: true },
+    taskId: { type: 'string', required: true },
+    expiresAt: { type: 'number', required: true },
+  },
+  indexes: {
+    byUser: {
+      pk: { field: 'pk', composite: ['userId'], casing: 'none' },
+      sk: { field: 'sk', composite: ['changedAt', 'taskId'], casing: 'none' },
+    },
+  },
+});
+
+/**
+ * One item: since when every webhook writes change records (set by the migration, `migrate.ts`, once the
+ * code that writes them serves every request). Reports carry a base forward only if it was built after.
+ */
+export const CarryForwardEntity = new Entity({
+  model: { service: 'tasks', entity: 'carryForward', version: '1' },
+  attributes: {
+    name: { type: 'string', required: true, default: 'reports' },
+    since: { type: 'string', required: true },
+  },
+  indexes: {
+    byName: {
+      pk: { field: 'pk', composite: ['name'], casing: 'none' },
+      sk: { field: 'sk', composite: [], casing: 'none' },
+    },
+  },
+});
+
 /** Shards of the global report list (index gsi2), merged on read. */
 export const REPORT_LIST_SHARDS = 16;
 
@@ -175,6 +217,12 @@ export const ReportEntity = new Entity({
     /** Which partition of the global list (gsi2) holds it: a hash of the report id. */
     listShard: { type: 'string', required: true },
     expiresAt: { type: 'number' },
+    /**
+     * Server time just before the report's reads began: the next report of the user carries this one's
+     * open tasks forward and re-reads only the tasks changed since (change records after it, less a grace).
+     * Absent on reports built before carry-forward: those are never used as a base.
+     */
+    builtFrom: { type: 'string' },
   },
   indexes: {
     byId: {
@@ -280,6 +328,8 @@ function createService() {
       taskUser: TaskUserEntity,
       activity: ActivityEntity,
       openUser: OpenUserEntity,
+      taskChange: TaskChangeEntity,
+      carryForward: CarryForwardEntity,
       reportShard: ReportShardEntity,
       report: ReportEntity,
       reportCursor: ReportCursorEntity,

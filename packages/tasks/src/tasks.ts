@@ -3,6 +3,7 @@ import { BadRequest, Conflict, NotFound, retryContention, transactionCodes } fro
 import type { EntityItem } from 'electrodb';
 import { type AuditSettings, auditRecord, DEFAULT_AUDIT, recordNotApplied } from './audit.js';
 import { markActivity, markOpen } from './candidates.js';
+import { recordChange } from './carry-forward.js';
 import { type TaskEntity, tasksDb } from './entities.js';
 import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookInput } from './schemas.js';
 
@@ -68,9 +69,12 @@ export async function applyWebhookEvent(
   for (let attempt = 0; ; attempt++) {
     // The user's activity marker (what makes them a report candidate) is written beside the first read,
     // so it exists before any write of the task can: no applied event is ever without it.
+    // So is the change record that lets the user's next report re-read this task (carry-forward.ts);
+    // it takes the server's clock (the reports' `builtFrom` does too), whatever `now` a caller passes.
     const [{ data: current }] = await Promise.all([
       db.entities.task.get({ taskId: id }).go({ consistent: true }),
       attempt === 0 ? markActivity(userId, now) : undefined,
+      attempt === 0 ? recordChange(userId, id) : undefined,
     ]);
 
     if (current && current.userId !== userId) {
