@@ -1,7 +1,7 @@
 // TasksWebhook, the minimal way: the optional signing secret from SSM (as the real one, asked every call
 // while it is absent: Powertools caches values, not ParameterNotFound), the task read strongly consistent,
-// then one TransactWriteItems of the whole task item (conditional), the user's activity counter and the
-// delivery's audit record; a delivery that changes nothing still writes its record (create-if-absent).
+// beside it the user's change record (carry-forward of reports), then one TransactWriteItems of the whole task
+// item (conditional), the user's activity counter and the delivery's audit record; a delivery that changes nothing still writes its record (create-if-absent).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -169,9 +169,28 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
   };
 
   for (let attempt = 0; attempt <= 10; attempt++) {
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: TABLE, Key: keys.task(id), ConsistentRead: true }),
-    );
+    // Beside the first read, as the real one: the user's change record (server time) that the next
+    // carried-forward report re-reads this task by.
+    const changedAt = new Date().toISOString();
+    const [{ Item }] = await Promise.all([
+      doc.send(new GetCommand({ TableName: TABLE, Key: keys.task(id), ConsistentRead: true })),
+      attempt === 0
+        ? doc.send(
+            new PutCommand({
+              TableName: TABLE,
+              Item: {
+                pk: `$tasks#userId_${userId}`,
+                sk: `$taskChange_1#changedAt_${changedAt}#taskId_${id}`,
+                userId,
+                changedAt,
+                taskId: id,
+                expiresAt: Math.floor(Date.now() / 1000) + 15 * 86_400,
+                ...marks('taskChange'),
+              },
+            }),
+          )
+        : undefined,
+    ]);
     const current = Item as Task | undefined;
     if (current && current.userId !== userId) return failure(409, 'This task id belongs to another user.');
     let after: Task;
