@@ -4,6 +4,7 @@
 // deletions, renames, tasks stamped in the future, and webhooks racing the report's own reads.
 import { type ReportDocument, type ReportStore, Reports, Tasks } from '@svc/tasks';
 import { enableCarryForward } from '@svc/tasks/carry-forward';
+import { tasksDb } from '@svc/tasks/entities';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pool } from '../support/pool.js';
 import { iso, taskEvent, uid } from './support.js';
@@ -219,5 +220,24 @@ describe('a report carried forward is the full read’s document', { timeout: 12
     expect(r.how).toMatchObject({ mode: 'carried', reads: { changed: 3, createdSince: 1, completed: 1 } });
     expect(r.document.oldIncompleteTasks).toHaveLength(298);
     expect(r.document).toEqual(await Reports.buildReport(userId, w1));
+  });
+
+  it('a previous report without builtFrom (before carry-forward) or built before the switch is read in full', async () => {
+    const userId = uid('legacy');
+    const store = memoryStore();
+    const [w0, w1] = [windowOf(0), windowOf(1)];
+    await send({ userId, id: `${userId}-a`, timestamp: iso(Date.parse(w0.start) + 5) });
+    await Reports.generateReport({ userId, ...w0 }, { store });
+    const reportId = Reports.reportIdFor(userId, w0);
+    const report = tasksDb().entities.report;
+    expect((await Reports.reportOfWindow(userId, w1, store)).how.mode).toBe('carried');
+    await report.patch({ reportId }).remove(['builtFrom']).go();
+    expect((await Reports.reportOfWindow(userId, w1, store)).how.mode).toBe('full');
+    await report.patch({ reportId }).set({ builtFrom: '2000-01-01T00:00:00.000Z' }).go();
+    expect((await Reports.reportOfWindow(userId, w1, store)).how.mode).toBe('full');
+    // Its document gone from the store (expired): read in full too.
+    await report.patch({ reportId }).set({ builtFrom: new Date().toISOString() }).go();
+    store.objects.clear();
+    expect((await Reports.reportOfWindow(userId, w1, store)).how.mode).toBe('full');
   });
 });
