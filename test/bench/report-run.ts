@@ -3,7 +3,8 @@
 // counting queue: DynamoDB requests, consumed capacity, wall time and memory per run as the population
 // grows, a forced timeout mid-run followed by the next run, and the cost of one user with many old open
 // tasks. Alone: `pnpm exec tsx test/bench/report-run.ts` (prints the section). Sizes:
-// REPORT_BENCH_SIZES=10000,30000,100000 (default 10000,30000), REPORT_BENCH_BIG_TASKS (default 100000).
+// REPORT_BENCH_SIZES=10000,30000,100000 (default 10000,30000), REPORT_BENCH_BIG_TASKS (default 20000;
+// 100000 measures the 100k-task user directly, ~3 more minutes).
 // Budget: under 2 minutes with the defaults on a quiet 2-core machine.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ export async function reportRunBench(note: Note): Promise<void> {
     .split(',')
     .map(Number)
     .filter((n) => n > 0);
-  const bigTasks = Number(process.env.REPORT_BENCH_BIG_TASKS ?? 100_000);
+  const bigTasks = Number(process.env.REPORT_BENCH_BIG_TASKS ?? 20_000);
   const dynamoLocal = await startDynamoDbLocal();
   const table = `bench-reports-${randomUUID().slice(0, 8)}`;
   // DynamoDB Local can take a moment to answer on a busy machine.
@@ -277,8 +278,10 @@ export async function reportRunBench(note: Note): Promise<void> {
       end: new Date(now - 3_600_000).toISOString(),
     };
     const w2 = { start: w1.end, end: windowEnd.toISOString() };
-    const full = await measure(() => Reports.reportOfWindow(bigUser, w1, store));
-    await Reports.generateReport({ userId: bigUser, ...w1 }, { store });
+    // The worker's whole cost per report (claim check, reads, claim, open-set write, index entry; the S3 PUT
+    // goes to memory here).
+    const full = await measure(() => Reports.generateReport({ userId: bigUser, ...w1 }, { store }));
+    const fullDoc = objects.get(Reports.objectKeyFor(bigUser, w1)) ?? '';
     // The second window: 10 of the old tasks completed, 5 renamed, 5 new ones, through the webhook's domain
     // function (which writes the change records).
     const at = (i: number) => new Date(now - 30 * 60_000 + i).toISOString();
@@ -312,12 +315,14 @@ export async function reportRunBench(note: Note): Promise<void> {
         metadata: { userId: bigUser, id: `${bigUser}-new-${i}`, content: 'new', isCompleted: false },
       });
     for (const e of events) await Tasks.applyWebhookEvent(e);
-    const carried = await measure(() => Reports.reportOfWindow(bigUser, w2, store));
+    const carried = await measure(() => Reports.generateReport({ userId: bigUser, ...w2 }, { store }));
+    const carriedDoc = objects.get(Reports.objectKeyFor(bigUser, w2)) ?? '';
+    // How it was read (the same base is still the newest before w2), and a full read to compare with.
+    const { how } = await Reports.reportOfWindow(bigUser, w2, store);
     const check = await Reports.buildReport(bigUser, w2);
-    const same = JSON.stringify(check) === JSON.stringify(carried.result.document);
-    const docBytes = Buffer.byteLength(JSON.stringify(carried.result.document));
-    const baseBytes = Buffer.byteLength(objects.get(Reports.objectKeyFor(bigUser, w1)) ?? '');
-    const how = carried.result.how;
+    const same = JSON.stringify(check) === carriedDoc;
+    const docBytes = Buffer.byteLength(carriedDoc);
+    const baseBytes = Buffer.byteLength(fullDoc);
 
     const f = (n: number, d = 1) => n.toFixed(d);
     note('');
@@ -367,11 +372,13 @@ export async function reportRunBench(note: Note): Promise<void> {
     note('');
     note('### One user with many old open tasks');
     note('');
+    note("Per report, the worker's whole DynamoDB cost (reads and its 3 small writes):");
+    note('');
     note('| report | how | DynamoDB requests | RCU | wall time (ms) | heap growth (MB) | document |');
     note('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
     note(
       `| first window (no previous report) | full read of ${bigTasks} open tasks | ${full.requests} | ${f(full.rcu)} | ` +
-        `${full.ms} | ${f(full.mb)} | ${f(Buffer.byteLength(JSON.stringify(full.result.document)) / 1024 / 1024, 2)} MB |`,
+        `${full.ms} | ${f(full.mb)} | ${f(Buffer.byteLength(fullDoc) / 1024 / 1024, 2)} MB |`,
     );
     note(
       `| next window, ${events.length} events in it | ${how.mode === 'carried' ? `carried forward (${how.reads.changed} tasks re-read, ${how.reads.createdSince} created since, ${how.reads.completed} completions)` : 'full read (carry-forward did not apply)'} | ` +
@@ -384,8 +391,8 @@ export async function reportRunBench(note: Note): Promise<void> {
         "tasks by key, the open tasks created since, the window's completions), not the user's open tasks; the one " +
         `part that still grows with them is the S3 GET of the previous document (${f(baseBytes / 1024 / 1024, 2)} MB here, ` +
         `≈ ${f((baseBytes * 100_000) / bigTasks / 1024 / 1024, 1)} MB at 100,000 tasks: one request), as large as the report it ` +
-        `writes anyway. A full read costs ${f((full.rcu * 100_000) / bigTasks, 0)} RCU and ~${Math.ceil((full.requests * 100_000) / bigTasks)} ` +
-        'sequential pages at 100,000 open tasks, every window, before carry-forward. Documents above 4 MiB are ' +
+        `writes anyway. A full read costs ${f((full.rcu * 100_000) / bigTasks, 0)} RCU at 100,000 open tasks ` +
+        'every window before carry-forward. Documents above 4 MiB are ' +
         'served by a 303 to a presigned S3 URL.',
     );
   } finally {

@@ -40,6 +40,9 @@ beforeAll(async () => {
     stage: {
       limits: { dailySegments: DAILY, messagesPerCaller: PER_CALLER },
       functions: { timeoutSeconds: 30 },
+      // The cheapest scrypt the config allows: this file runs ~250 registrations and logins (each one scrypt,
+      // a refused-or-unknown login the decoy's) and proves limits, not hashing (test/visits proves the cost).
+      settings: { passwordScryptLog2N: 10 },
     },
   });
 }, 120_000);
