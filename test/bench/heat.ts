@@ -404,7 +404,11 @@ function report(results: WorkloadResult[]): string[] {
       "derived from the item's old and new images (every index projects ALL), reads by returned size (4 KB " +
       'units, halved when eventually consistent). Per workload and index: the hottest key value, its WCU and ' +
       'RCU per request of the workload, and the workload rate at which it reaches 1,000 WCU or 3,000 RCU per ' +
-      "second. Workloads marked per-entity are one entity's own traffic: their figure is that entity's bound. " +
+      'second. Shards of one list or counter (key values ending in `shard_<n>` or `#s<n>`, shown as `…*`) count as ' +
+      "their mean: writers spread uniformly over them, and a sample's busiest shard is sampling noise. The " +
+      "first page of the lists every reader shares (pals' open visits, all messages) is kept 1 s per container, " +
+      "so its keys' reads grow with warm containers, not requests. " +
+      "Workloads marked per-entity are one entity's own traffic: their figure is that entity's bound. " +
       'Alone: `pnpm exec tsx test/bench/heat.ts`.',
   );
   out.push('');

@@ -11,6 +11,7 @@ import {
   type RetryOptions,
   readPosition,
   retryContention,
+  ServiceUnavailable,
   takeWithinBytes,
   transactionCodes,
   ValidationFailed,
@@ -458,17 +459,21 @@ async function listAcrossMembers(
   return page;
 }
 
-/** The visits of a page, by id, in one consistent BatchGetItem (at most 100 keys). */
+/**
+ * The visits of a page, by id, in one BatchGetItem (at most 100 keys), eventually consistent: half the read
+ * capacity of the first page's visits, which every pal's list reads, and no staler than the entries the list
+ * just read (a base-table Query, eventually consistent too). Keys DynamoDB leaves unprocessed (throttling)
+ * are asked again with a short backoff, then 503.
+ */
 async function visitsById(ids: string[]): Promise<Map<string, VisitItem>> {
-  const db = visitsDb();
   const found = new Map<string, VisitItem>();
-  if (ids.length === 0) return found;
-  const items = await batchGetConsistent(
-    ids.map((visitId) => db.entities.visit.get({ visitId }).params().Key),
-  );
-  for (const Item of items) {
-    const visit = db.entities.visit.parse({ Item }).data;
-    if (visit) found.set(visit.visitId, visit);
+  let pending = ids.map((visitId) => ({ visitId }));
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === 4) throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    const { data, unprocessed } = await visitsDb().entities.visit.get(pending).go();
+    for (const v of data) found.set(v.visitId, v);
+    pending = unprocessed.map((k) => ({ visitId: k.visitId }));
   }
   return found;
 }
