@@ -349,25 +349,26 @@ export interface HotSpot {
  * the family's total over its shards; over the few dozen requests of a workload, the busiest shard of the
  * sample is mostly sampling noise (3 of 32 requests on one of 32 shards reads as 3× the real share).
  */
-export function shardFamily(pk: string): string | undefined {
-  const m = /^(.*(?:shard_|#s))\d+$/i.exec(pk);
-  return m ? `${m[1]}*` : undefined;
+export function shardFamily(pk: string): { family: string; shard: number } | undefined {
+  const m = /^(.*(?:shard_|#s))(\d+)$/i.exec(pk);
+  return m ? { family: `${m[1]}*`, shard: Number(m[2]) } : undefined;
 }
 
 /**
  * The hottest key per index of one workload, by the rate at which it reaches its limit. The shards of a
- * family count as their mean (the family's total over the shards the workload touched).
+ * family count as their mean: the family's total over its shard count, taken as the highest shard number
+ * seen + 1 (shards are numbered from 0 and chosen uniformly, so a few dozen writes see the last ones).
  */
 export function hottest(cells: ReadonlyMap<string, HeatCell>, requests: number): HotSpot[] {
   const merged = new Map<string, { wcu: number; rcu: number; shards: number }>();
   for (const [key, cell] of cells) {
     const at = key.indexOf('|');
     const family = shardFamily(key.slice(at + 1));
-    const name = family ? `${key.slice(0, at)}|${family}` : key;
-    const sum = merged.get(name) ?? { wcu: 0, rcu: 0, shards: 0 };
+    const name = family ? `${key.slice(0, at)}|${family.family}` : key;
+    const sum = merged.get(name) ?? { wcu: 0, rcu: 0, shards: 1 };
     sum.wcu += cell.wcu;
     sum.rcu += cell.rcu;
-    sum.shards += 1;
+    if (family) sum.shards = Math.max(sum.shards, family.shard + 1);
     merged.set(name, sum);
   }
   const best = new Map<string, HotSpot>();
