@@ -78,7 +78,8 @@ export interface HeatLimits {
  * it also enforces them per key value per one-second window: a request whose key is over its budget is
  * answered ProvisionedThroughputExceededException (as DynamoDB would), before it reaches the table.
  */
-export async function startHeatProxy(target: string, limits?: HeatLimits) {
+export async function startHeatProxy(target: string, initialLimits?: HeatLimits) {
+  let limits = initialLimits;
   const client = new DynamoDBClient({
     endpoint: target,
     region: LOCAL_REGION,
@@ -201,7 +202,8 @@ export async function startHeatProxy(target: string, limits?: HeatLimits) {
       if (writes.length) {
         for (const w of writes) w.old = await getItem(w.table, w.key);
       }
-      if (limits) {
+      const enforced = limits;
+      if (enforced) {
         // The keys this request lands on: base partitions, and for writes the index partitions of the
         // item as it is and as a put makes it (an update's index keys rarely move; its old ones count).
         const keys = new Set(landing(call.operation, body));
@@ -210,7 +212,7 @@ export async function startHeatProxy(target: string, limits?: HeatLimits) {
             for (const g of INDEXES) if (image?.[g.pk]) keys.add(`${g.name}|${str(image[g.pk])}`);
         const over = [...keys].find((key) => {
           const used = windowUse(key);
-          return writes.length ? used.wcu >= limits.wcu : used.rcu >= limits.rcu;
+          return writes.length ? used.wcu >= enforced.wcu : used.rcu >= enforced.rcu;
         });
         if (over) {
           const cell = cells.get(over) ?? { wcu: 0, rcu: 0, throttled: 0 };
@@ -316,6 +318,10 @@ export async function startHeatProxy(target: string, limits?: HeatLimits) {
     endpoint: proxy.endpoint,
     cells,
     calls,
+    /** Turns the per-key limits on (or off with undefined) from the next request on. */
+    setLimits(next: HeatLimits | undefined) {
+      limits = next;
+    },
     reset() {
       cells.clear();
       for (const k of Object.keys(calls)) delete calls[k];
@@ -337,15 +343,41 @@ export interface HotSpot {
   projected: number;
 }
 
-/** The hottest key per index of one workload, by the rate at which it reaches its limit. */
+/**
+ * A key value that ends in a shard number (`…#shard_12`, `…#s3`): the family it belongs to (`…#shard_*`).
+ * Writers pick a shard uniformly (at random, or from a random id), so at 10,000 requests/s each shard takes
+ * the family's total over its shards; over the few dozen requests of a workload, the busiest shard of the
+ * sample is mostly sampling noise (3 of 32 requests on one of 32 shards reads as 3× the real share).
+ */
+export function shardFamily(pk: string): { family: string; shard: number } | undefined {
+  const m = /^(.*(?:shard_|#s))(\d+)$/i.exec(pk);
+  return m ? { family: `${m[1]}*`, shard: Number(m[2]) } : undefined;
+}
+
+/**
+ * The hottest key per index of one workload, by the rate at which it reaches its limit. The shards of a
+ * family count as their mean: the family's total over its shard count, taken as the highest shard number
+ * seen + 1 (shards are numbered from 0 and chosen uniformly, so a few dozen writes see the last ones).
+ */
 export function hottest(cells: ReadonlyMap<string, HeatCell>, requests: number): HotSpot[] {
-  const best = new Map<string, HotSpot>();
+  const merged = new Map<string, { wcu: number; rcu: number; shards: number }>();
   for (const [key, cell] of cells) {
+    const at = key.indexOf('|');
+    const family = shardFamily(key.slice(at + 1));
+    const name = family ? `${key.slice(0, at)}|${family.family}` : key;
+    const sum = merged.get(name) ?? { wcu: 0, rcu: 0, shards: 1 };
+    sum.wcu += cell.wcu;
+    sum.rcu += cell.rcu;
+    if (family) sum.shards = Math.max(sum.shards, family.shard + 1);
+    merged.set(name, sum);
+  }
+  const best = new Map<string, HotSpot>();
+  for (const [key, sum] of merged) {
     const at = key.indexOf('|');
     const index = key.slice(0, at);
     const pk = key.slice(at + 1);
-    const wcuPerRequest = cell.wcu / requests;
-    const rcuPerRequest = cell.rcu / requests;
+    const wcuPerRequest = sum.wcu / sum.shards / requests;
+    const rcuPerRequest = sum.rcu / sum.shards / requests;
     const projected = Math.min(
       wcuPerRequest > 0 ? 1000 / wcuPerRequest : Number.POSITIVE_INFINITY,
       rcuPerRequest > 0 ? 3000 / rcuPerRequest : Number.POSITIVE_INFINITY,

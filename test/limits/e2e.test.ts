@@ -334,8 +334,8 @@ describe('dispatch: send limits (after validation and suppression, before anythi
             TableName: tableName,
             KeyConditionExpression: 'pk = :pk AND sk = :sk',
             ExpressionAttributeValues: {
-              ':pk': '$dispatch#ratelimit#dailySegments#stage',
-              ':sk': `w#${day}#s${shard}`,
+              ':pk': `$dispatch#ratelimit#dailySegments#stage#s${shard}`,
+              ':sk': `w#${day}`,
             },
           }),
         );

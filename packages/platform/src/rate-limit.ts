@@ -14,7 +14,9 @@ import type { RouteLimit } from './routes.js';
  * - `bucket`: a token bucket as GCRA — one number, the theoretical arrival time `tat`; a request passes
  *   while `tat − now ≤ (burst − 1) × interval`, and moves `tat` on by one interval.
  * - `sharded`: a window counter spread over `shards` items (random shard per take), each holding its share
- *   of the limit, so no single item takes every write (SPEC §8); the total can never pass the limit.
+ *   of the limit, so no single item takes every write (SPEC §8); the total can never pass the limit. Each
+ *   shard is its own partition (`<pk>#s<shard>`, sort key `w#<window>`): DynamoDB's 1,000 WCU hold per
+ *   partition key value, so shards that shared one key value (as sort keys) would share one limit.
  * A caller over a limit costs exactly one write that fails its condition (no read), except a full sharded
  * shard, which reads the other shards once (one BatchGetItem) to look for room before refusing; once every
  * shard is full, that instance refuses without any call until the window ends.
@@ -185,7 +187,8 @@ export function dynamoLimitStore(
     if ((exhausted.get(memo) ?? 0) > 0) return { allowed: false, retryAfterSeconds: w.retryAfter };
     const caps = shardCaps(rule.limit, rule.shards);
     const expiresAt = w.endsAt + SLACK_SECONDS;
-    const skOf = (shard: number) => `w#${w.index}#s${shard}`;
+    const pkAt = (shard: number) => `${pk}#s${shard}`;
+    const sk = `w#${w.index}`;
     const accepted = (shard: number, n: number): LimitDecision => {
       const cap = caps[shard] ?? 1;
       // The alarm's source (a metric filter on this line): how full the shard that took it is.
@@ -194,7 +197,7 @@ export function dynamoLimitStore(
     };
 
     const first = Math.min(rule.shards - 1, Math.floor(random() * rule.shards));
-    const tried = await conditionalAdd(pk, skOf(first), amount, caps[first] ?? 0, expiresAt);
+    const tried = await conditionalAdd(pkAt(first), sk, amount, caps[first] ?? 0, expiresAt);
     if (tried.ok) return accepted(first, tried.n);
 
     // That shard is full: find the one with the most room (one read of every shard) and try it once.
@@ -203,19 +206,19 @@ export function dynamoLimitStore(
       new BatchGetCommand({
         RequestItems: {
           [table]: {
-            Keys: caps.map((_, shard) => ({ pk, sk: skOf(shard) })),
-            ProjectionExpression: 'sk, n',
+            Keys: caps.map((_, shard) => ({ pk: pkAt(shard), sk })),
+            ProjectionExpression: 'pk, n',
             ConsistentRead: true,
           },
         },
       }),
     );
     const used = new Map<string, number>();
-    for (const item of out.Responses?.[table] ?? []) used.set(String(item.sk), Number(item.n ?? 0));
+    for (const item of out.Responses?.[table] ?? []) used.set(String(item.pk), Number(item.n ?? 0));
     let best = -1;
     let bestRoom = 0;
     caps.forEach((cap, shard) => {
-      const room = cap - (used.get(skOf(shard)) ?? 0);
+      const room = cap - (used.get(pkAt(shard)) ?? 0);
       if (room > bestRoom) {
         best = shard;
         bestRoom = room;
@@ -226,7 +229,7 @@ export function dynamoLimitStore(
       exhausted.set(memo, 1);
     }
     if (best < 0 || bestRoom < amount) return { allowed: false, retryAfterSeconds: w.retryAfter };
-    const second = await conditionalAdd(pk, skOf(best), amount, caps[best] ?? 0, expiresAt);
+    const second = await conditionalAdd(pkAt(best), sk, amount, caps[best] ?? 0, expiresAt);
     if (second.ok) return accepted(best, second.n);
     return { allowed: false, retryAfterSeconds: 1 };
   }

@@ -50,8 +50,10 @@ export const EmailEntity = new Entity({
 });
 
 /**
- * A visit, read by id from the table. The three indexes make every list filter a Query sorted by
- * date: by status (pals looking for work), by member, and by member and status (deletion, "my open visits").
+ * A visit, read by id from the table. Its two indexes are the member's own (per-entity) lists, sorted by
+ * date: by member, and by member and status (deletion, "my open visits"). Lists across members by status
+ * (pals looking for work) read the small {@link ListingEntity} entries instead; the visit left gsi1 (its
+ * old `status` partitions were one hot key per status, see README "Open-visits index").
  */
 export const VisitEntity = new Entity({
   model: { service: 'visits', entity: 'visit', version: '1' },
@@ -84,11 +86,6 @@ export const VisitEntity = new Entity({
       pk: { field: 'pk', composite: ['visitId'] },
       sk: { field: 'sk', composite: [] },
     },
-    byStatus: {
-      index: 'gsi1',
-      pk: { field: 'gsi1pk', composite: ['status'] },
-      sk: { field: 'gsi1sk', composite: ['date', 'visitId'] },
-    },
     byMember: {
       index: 'gsi2',
       pk: { field: 'gsi2pk', composite: ['memberId'] },
@@ -98,6 +95,38 @@ export const VisitEntity = new Entity({
       index: 'gsi3',
       pk: { field: 'gsi3pk', composite: ['memberId', 'status'] },
       sk: { field: 'gsi3sk', composite: ['date', 'visitId'] },
+    },
+  },
+});
+
+/** Write shards of each status list: 32 partitions take 10,000 requests/s at 2 WCU (transactional) each. */
+export const LIST_SHARDS = 32;
+
+/** The list shard of a visit: from its id, so every writer (and the backfill) finds the same one. */
+export function listShard(visitId: string): number {
+  return Number.parseInt(visitId.replace(/-/g, '').slice(-6), 16) % LIST_SHARDS;
+}
+
+/**
+ * A visit's entry in the list of its status across members: `pk=$visits#status_<s>#shard_<n>`,
+ * `sk=date#visitId`, ~200 bytes (no tasks: the visit's large fields stay on the visit item). Written in
+ * the same transaction that gives the visit that status and deleted in the one that takes it away, so
+ * an entry exists exactly while its visit has its status. Entries of requested visits expire (TTL) two
+ * days after their date, and the list reads `date >= today`, so past dates fall out of the pals' list.
+ */
+export const ListingEntity = new Entity({
+  model: { service: 'visits', entity: 'listing', version: '1' },
+  attributes: {
+    status: { type: VISIT_STATUSES, required: true, readOnly: true },
+    shard: { type: 'number', required: true, readOnly: true },
+    date: { type: 'string', required: true, readOnly: true },
+    visitId: { type: 'string', required: true, readOnly: true },
+    expiresAt: { type: 'number' },
+  },
+  indexes: {
+    byStatus: {
+      pk: { field: 'pk', composite: ['status', 'shard'] },
+      sk: { field: 'sk', composite: ['date', 'visitId'] },
     },
   },
 });
@@ -153,6 +182,7 @@ function createService() {
       user: UserEntity,
       email: EmailEntity,
       visit: VisitEntity,
+      listing: ListingEntity,
       transaction: TransactionEntity,
       ledger: LedgerEntity,
     },

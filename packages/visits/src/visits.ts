@@ -4,18 +4,20 @@ import {
   Conflict,
   encodeCursor,
   Forbidden,
+  mergeShards,
   NotAuthenticated,
   NotFound,
   type Page,
   type RetryOptions,
   readPosition,
   retryContention,
+  ServiceUnavailable,
   takeWithinBytes,
   transactionCodes,
   ValidationFailed,
 } from '@svc/platform';
-import { visitsDb } from './entities.js';
-import { isTodayOrLater, palCredit, VISIT_STATUSES, type VisitStatus } from './rules.js';
+import { LIST_SHARDS, listShard, visitsDb } from './entities.js';
+import { isTodayOrLater, palCredit, utcDay, VISIT_STATUSES, type VisitStatus } from './rules.js';
 import type { Completion, Transaction, Visit, VisitInput } from './schemas.js';
 import { isRevoked, type Session } from './tokens.js';
 
@@ -76,6 +78,39 @@ export const toTransaction = (t: TransactionItem): Transaction => ({
   pal_credit: t.palCredit,
   fee: t.fee,
   created_at: t.createdAt,
+});
+
+/**
+ * A visit's tasks (names and descriptions, UTF-8) total at most this: the visit item, which the member's
+ * own indexes copy whole, stays under ~18 KB (~18 WCU per write) instead of the ~330 KB fifty long tasks
+ * in three-byte characters would take. Beyond it: 422 `errors.tasks`.
+ */
+export const MAX_TASK_BYTES = 16 * 1024;
+
+const taskBytes = (tasks: VisitInput['tasks']) =>
+  tasks.reduce((n, t) => n + Buffer.byteLength(t.name) + Buffer.byteLength(t.description ?? ''), 0);
+
+const DAY_SECONDS = 86_400;
+
+/** A visit's entry in the list of `status` across members (see entities.ts `ListingEntity`). */
+export function listing(status: VisitStatus, visit: { visitId: string; date: string }) {
+  return {
+    status,
+    shard: listShard(visit.visitId),
+    date: visit.date,
+    visitId: visit.visitId,
+    // A requested entry is dropped by DynamoDB two days after its date: the list stopped showing it at midnight.
+    ...(status === 'requested'
+      ? { expiresAt: Math.floor(Date.parse(`${visit.date}T00:00:00Z`) / 1000) + 3 * DAY_SECONDS }
+      : {}),
+  };
+}
+
+const listingKey = (status: VisitStatus, visit: { visitId: string; date: string }) => ({
+  status,
+  shard: listShard(visit.visitId),
+  date: visit.date,
+  visitId: visit.visitId,
 });
 
 const budgetExceeded = () => new ValidationFailed({ minutes: ['exceeds available minutes'] });
@@ -147,6 +182,10 @@ async function readVisitFor(caller: Caller, visitId: string): Promise<VisitItem>
  */
 export async function requestVisit(memberId: string, input: VisitInput, now = new Date()): Promise<Visit> {
   if (!isTodayOrLater(input.date, now)) throw new ValidationFailed({ date: ['must be today or later'] });
+  if (taskBytes(input.tasks) > MAX_TASK_BYTES)
+    throw new ValidationFailed({
+      tasks: [`must total at most ${MAX_TASK_BYTES} bytes of names and descriptions (UTF-8)`],
+    });
   const item: VisitItem = {
     visitId: randomUUID(),
     memberId,
@@ -164,7 +203,7 @@ export async function requestVisit(memberId: string, input: VisitInput, now = ne
   const db = visitsDb();
   await retryContention(async () => {
     const outcome = await db.transaction
-      .write(({ user, visit }) => [
+      .write(({ user, visit, listing: listings }) => [
         user
           .patch({ userId: memberId })
           .add({ reserved: m })
@@ -174,6 +213,7 @@ export async function requestVisit(memberId: string, input: VisitInput, now = ne
           )
           .commit(),
         visit.create(item).commit(),
+        listings.put(listing('requested', item)).commit(),
       ])
       .go();
     const codes = transactionCodes(outcome);
@@ -214,7 +254,7 @@ export async function releaseReservation(visit: VisitItem, now = new Date()): Pr
   const { visitId, memberId, minutes: m } = visit;
   return retryContention(async () => {
     const outcome = await db.transaction
-      .write(({ visit: visits, user }) => [
+      .write(({ visit: visits, user, listing: listings }) => [
         visits
           .patch({ visitId })
           .set({ status: 'canceled', canceledAt: now.toISOString() })
@@ -229,6 +269,8 @@ export async function releaseReservation(visit: VisitItem, now = new Date()): Pr
           .add({ available: m })
           .where(({ reserved }, { gte }) => gte(reserved, m))
           .commit(),
+        listings.delete(listingKey('requested', visit)).commit(),
+        listings.put(listing('canceled', visit)).commit(),
       ])
       .go();
     const codes = transactionCodes(outcome);
@@ -278,7 +320,7 @@ export async function completeVisit(caller: Caller, visitId: string, now = new D
   const db = visitsDb();
   await retryContention(async () => {
     const outcome = await db.transaction
-      .write(({ visit: visits, user, transaction, ledger }) => [
+      .write(({ visit: visits, user, transaction, ledger, listing: listings }) => [
         visits
           .patch({ visitId })
           .set({ status: 'completed', palId, completedAt })
@@ -294,6 +336,8 @@ export async function completeVisit(caller: Caller, visitId: string, now = new D
         transaction.create(record).commit(),
         ledger.create({ ownerId: visit.memberId, role: 'member', ...record }).commit(),
         ledger.create({ ownerId: palId, role: 'pal', ...record }).commit(),
+        listings.delete(listingKey('requested', visit)).commit(),
+        listings.put(listing('completed', visit)).commit(),
       ])
       .go();
     const codes = transactionCodes(outcome);
@@ -329,39 +373,114 @@ export interface VisitFilter {
   cursor?: string | undefined;
 }
 
-const byDate = (a: VisitItem, b: VisitItem) =>
-  a.date < b.date ? -1 : a.date > b.date ? 1 : a.visitId < b.visitId ? -1 : a.visitId > b.visitId ? 1 : 0;
+/**
+ * The pals' first page (`status=requested`, no member, no cursor) is the same for every pal: each container
+ * keeps it this long, so the open-list shards and the first visits' partitions are read about once a second
+ * per warm container, whatever the request rate (README "Open-visits index"). A visit completed meanwhile
+ * answers 409 to the pal who tries it, as it would a moment later without the cache.
+ */
+export const OPEN_HEAD_CACHE_MS = 1000;
+const openHeads = new Map<string, { at: number; page: Promise<Page<Visit>> }>();
 
 /**
- * Visits soonest first. Each filter is one Query on its own index (status; member; member and
- * status); with no filter the three status partitions are merged. The cursor is the last (date, id)
- * returned, so every page starts strictly after it on whichever index serves the filter.
+ * Visits soonest first. With a member: one Query on the member's index (gsi2, or gsi3 with a status).
+ * Without one: the listing entries of the status (all three statuses with no filter) are merged across
+ * their {@link LIST_SHARDS} shards by the platform's sharded list, then the page's visits are read by id.
+ * The requested list starts at today: past-dated requested visits are no longer offered to pals (they
+ * stay on their member's own lists, to cancel). The cursor is the last (date, id) returned, so every page
+ * starts strictly after it.
  */
-export async function listVisits(filter: VisitFilter): Promise<Page<Visit>> {
+export async function listVisits(filter: VisitFilter, now = new Date()): Promise<Page<Visit>> {
   const after = readPosition(filter.cursor, POSITION);
-  const start = after ? { date: after[0], visitId: after[1] } : undefined;
+  if (filter.member_id) return listMemberVisits(filter, after);
+  if (filter.status !== 'requested' || after) return listAcrossMembers(filter, after, now);
+  const key = `${utcDay(now)}|${filter.limit}`;
+  const cached = openHeads.get(key);
+  if (cached && Date.now() - cached.at < OPEN_HEAD_CACHE_MS) return cached.page;
+  for (const [k, v] of openHeads) if (Date.now() - v.at >= OPEN_HEAD_CACHE_MS) openHeads.delete(k);
+  const page = listAcrossMembers(filter, after, now);
+  openHeads.set(key, { at: Date.now(), page });
+  page.catch(() => openHeads.delete(key));
+  return page;
+}
+
+/** Drops the cached first pages (tests that list right after writing). */
+export function forgetOpenHeads(): void {
+  openHeads.clear();
+}
+
+async function listMemberVisits(filter: VisitFilter, after: string[] | undefined): Promise<Page<Visit>> {
+  const memberId = filter.member_id ?? '';
+  const start = after ? { date: after[0] ?? '', visitId: after[1] ?? '' } : undefined;
   // `limit` alone is one DynamoDB page, cut short at 1 MB (large visits); `count` keeps reading to `take`.
   const take = filter.limit + 1;
   const q = visitsDb().entities.visit.query;
-  const run = async (query: {
-    gt(k: { date: string; visitId: string }): {
-      go(o: { limit: number; count: number }): Promise<{ data: VisitItem[] }>;
-    };
-    go(o: { limit: number; count: number }): Promise<{ data: VisitItem[] }>;
-  }) => (await (start ? query.gt(start) : query).go({ limit: take, count: take })).data;
+  const query = filter.status
+    ? q.byMemberStatus({ memberId, status: filter.status })
+    : q.byMember({ memberId });
+  const { data: items } = await (start ? query.gt(start) : query).go({ limit: take, count: take });
+  return pageOf(items, filter.limit);
+}
 
-  let items: VisitItem[];
-  if (filter.member_id && filter.status) {
-    items = await run(q.byMemberStatus({ memberId: filter.member_id, status: filter.status }));
-  } else if (filter.member_id) {
-    items = await run(q.byMember({ memberId: filter.member_id }));
-  } else if (filter.status) {
-    items = await run(q.byStatus({ status: filter.status }));
-  } else {
-    const parts = await Promise.all(VISIT_STATUSES.map((status) => run(q.byStatus({ status }))));
-    items = parts.flat().sort(byDate);
+type Entry = { date: string; visitId: string };
+const entryOrder = (a: Entry, b: Entry) =>
+  a.date < b.date ? -1 : a.date > b.date ? 1 : a.visitId < b.visitId ? -1 : a.visitId > b.visitId ? 1 : 0;
+
+async function listAcrossMembers(
+  filter: VisitFilter,
+  after: string[] | undefined,
+  now: Date,
+): Promise<Page<Visit>> {
+  const take = filter.limit + 1;
+  const listings = visitsDb().entities.listing.query;
+  const today = utcDay(now);
+  const shards = (filter.status ? [filter.status] : VISIT_STATUSES).flatMap((status) =>
+    Array.from({ length: LIST_SHARDS }, (_, shard) => async (): Promise<Entry[]> => {
+      const base = listings.byStatus({ status, shard });
+      // Requested visits list from today on (or after the cursor, when that is later).
+      const floor = status === 'requested' && (!after || (after[0] ?? '') < today) ? today : undefined;
+      const query = floor
+        ? base.gte({ date: floor })
+        : after
+          ? base.gt({ date: after[0] ?? '', visitId: after[1] ?? '' })
+          : base;
+      const { data } = await query.go({ limit: take, count: take, attributes: ['date', 'visitId'] });
+      return data;
+    }),
+  );
+  const { items: entries, more } = await mergeShards(shards, entryOrder, filter.limit);
+  const visits = await visitsById(entries.map((e) => e.visitId));
+  const items = entries.flatMap((e) => visits.get(e.visitId) ?? []);
+  const page = pageOf(items, filter.limit);
+  if (more && page.next_cursor === null && items.length > 0) {
+    const last = items[items.length - 1];
+    if (last) page.next_cursor = encodeCursor(`${last.date}|${last.visitId}`);
   }
-  const visits = takeWithinBytes(items.slice(0, filter.limit).map(toVisit));
+  return page;
+}
+
+/**
+ * The visits of a page, by id, in one BatchGetItem (at most 100 keys), eventually consistent: half the read
+ * capacity of the first page's visits, which every pal's list reads, and no staler than the entries the list
+ * just read (a base-table Query, eventually consistent too). Keys DynamoDB leaves unprocessed (throttling)
+ * are asked again with a short backoff, then 503.
+ */
+async function visitsById(ids: string[]): Promise<Map<string, VisitItem>> {
+  const found = new Map<string, VisitItem>();
+  let pending = ids.map((visitId) => ({ visitId }));
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === 4) throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    const { data, unprocessed } = await visitsDb().entities.visit.get(pending).go();
+    for (const v of data) found.set(v.visitId, v);
+    pending = unprocessed.map((k) => ({ visitId: k.visitId }));
+  }
+  return found;
+}
+
+/** Up to `limit` visits within a Lambda response, with the cursor after the last one when more follow. */
+function pageOf(items: VisitItem[], limit: number): Page<Visit> {
+  const visits = takeWithinBytes(items.slice(0, limit).map(toVisit));
   const last = items[visits.length - 1];
   return {
     data: visits,

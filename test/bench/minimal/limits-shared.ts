@@ -56,7 +56,7 @@ export async function take(setting: string, client: string, amount = 1): Promise
     const w = windowOf(rule);
     const shard = Math.floor(Math.random() * rule.shards);
     const cap = Math.floor(rule.limit / rule.shards) + (shard < rule.limit % rule.shards ? 1 : 0);
-    const ok = await add(pkOf(setting, client), `w#${w.index}#s${shard}`, amount, cap, w.endsAt + 60);
+    const ok = await add(`${pkOf(setting, client)}#s${shard}`, `w#${w.index}`, amount, cap, w.endsAt + 60);
     return ok ? undefined : w.retryAfter;
   }
   const interval = 1000 / rule.ratePerSecond;
