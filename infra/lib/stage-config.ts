@@ -398,8 +398,12 @@ export function baseEnvironment(config: StageConfig, serviceName: string): Recor
     STAGE: config.name,
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
+    POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(config),
   };
 }
+
+/** The CloudWatch namespace of the business metrics (EMF) of one stage: `Svc/<stage>`, so stages never mix. */
+export const metricsNamespace = (config: Pick<StageConfig, 'name'>) => `Svc/${config.name}`;
 
 /**
  * The limits a route declares (`HttpRoute.limits`), as RATE_LIMITS: the settings plus the key prefix its

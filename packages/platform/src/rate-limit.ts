@@ -3,6 +3,7 @@ import { BatchGetCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dyna
 import { conditionFailureItem, dynamo, isConditionFailure } from './dynamo.js';
 import { Throttled } from './errors.js';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
 import type { RouteLimit } from './routes.js';
 
 /**
@@ -311,7 +312,10 @@ export function routeLimiter(
   return {
     async take(setting, client, amount) {
       const decision = await store.take(checkOf(setting, client, amount));
-      if (!decision.allowed) throw new Throttled(THROTTLED_MESSAGE, decision.retryAfterSeconds);
+      if (decision.allowed) return;
+      // Every 429 a limit answers, by the limit's name (never by who hit it).
+      metrics.count('LimitHits', { limit: setting });
+      throw new Throttled(THROTTLED_MESSAGE, decision.retryAfterSeconds);
     },
     reset: (setting, client) => store.reset(checkOf(setting, client)),
     refund: (setting, client) => store.refund(checkOf(setting, client)),
