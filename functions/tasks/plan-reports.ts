@@ -17,4 +17,4 @@ export const handler = withMetrics(async (event: Partial<ScheduledEvent> = {}) =
   });
   logger.info('report run planned', { invocation: event.id, ...outcome });
   return outcome;
-});
+}, 'TasksPlanReports');

@@ -23,6 +23,7 @@ import {
   routeLimiter,
 } from './rate-limit.js';
 import type { HttpRoute, RequestSchemas } from './routes.js';
+import { annotateRequestId, traced } from './tracing.js';
 import { fieldErrors } from './validation.js';
 
 type Out<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
@@ -123,6 +124,7 @@ function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
         startedAt: Date.now(),
         log: scopedLogger({ request_id: requestId, route: route.functionName }),
       });
+      annotateRequestId(requestId);
     },
     after: (request) => {
       const state = stateOf(request.event);
@@ -226,7 +228,7 @@ export function httpHandler<R extends RequestSchemas>(
   if (route.request.body) {
     stack.use(requireJsonBody()).use(httpJsonBodyParser());
   }
-  return stack.handler(async (event) => {
+  const handler = stack.handler(async (event) => {
     const state = stateOf(event);
     const badParameter = (fields: ReturnType<typeof fieldErrors>) =>
       new BadRequest('Invalid request parameters.', fields);
@@ -290,6 +292,9 @@ export function httpHandler<R extends RequestSchemas>(
     }
     return respond(state, result);
   });
+  // The whole stack in one traced subsegment (a pass-through when tracing is off).
+  return (event: ApiEvent, context: Context): Promise<ApiResult> =>
+    traced(route.functionName, () => handler(event, context));
 }
 
 /** `{"data": ...}` success bodies used across services. */

@@ -1,5 +1,6 @@
 import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { logger } from './logger.js';
+import { traced } from './tracing.js';
 
 /**
  * Business metrics (README "Observability"): CloudWatch embedded metric format (EMF) lines on stdout,
@@ -127,11 +128,11 @@ export function flushMetrics(): void {
   }
 }
 
-/** Any Lambda handler, flushing its metrics once when the invocation ends (returned or thrown). */
-export function withMetrics<A extends unknown[], R>(handler: (...args: A) => Promise<R>) {
+/** Any Lambda handler, traced as `name` and flushing its metrics once when the invocation ends (returned or thrown). */
+export function withMetrics<A extends unknown[], R>(handler: (...args: A) => Promise<R>, name = 'handler') {
   return async (...args: A): Promise<R> => {
     try {
-      return await handler(...args);
+      return await traced(name, () => handler(...args));
     } finally {
       flushMetrics();
     }

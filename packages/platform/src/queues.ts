@@ -3,12 +3,13 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from './logger.js';
 import { flushMetrics } from './metrics.js';
+import { annotateRequestId, traceClient, traced } from './tracing.js';
 
 let sqs: SQSClient | undefined;
 
 /** One SQS client per container. */
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ maxAttempts: 3 });
+  sqs ??= traceClient(new SQSClient({ maxAttempts: 3 }));
   return sqs;
 }
 
@@ -64,9 +65,12 @@ export function receiveCount(record: SQSRecord): number {
 export function sqsConsumer(recordHandler: (record: SQSRecord, context: Context) => Promise<void>) {
   const processor = new BatchProcessor(EventType.SQS);
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
-      context,
-      throwOnFullBatchFailure: false,
+    traced(context.functionName ?? 'consumer', () => {
+      annotateRequestId(context.awsRequestId);
+      return processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
     })
       .catch((error: unknown) => {
         logger.error('batch processing failed', { error: error as Error });
