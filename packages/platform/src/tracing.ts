@@ -39,15 +39,24 @@ export function traceClient<C extends object>(client: C): C {
   return client;
 }
 
+/**
+ * A bundle for a stage with tracing off can leave the Tracer out entirely: esbuild's
+ * `define: { 'process.env.SVC_TRACER_BUNDLED': '"false"' }` makes this branch dead, so the import (370 KB of
+ * Tracer and aws-xray-sdk-core, parsed at every cold start even unevaluated) is not bundled. Not set: bundled.
+ */
 function loadTracer(): Promise<Tracer> {
-  loading ??= import('@aws-lambda-powertools/tracer').then(({ Tracer }) => {
-    // Constructing it patches node:http(s) and subscribes to fetch (undici) for outbound calls.
-    const t = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'services' });
-    for (const client of clients.splice(0)) t.captureAWSv3Client(client);
-    tracer = t;
-    return t;
-  });
-  return loading;
+  if (process.env.SVC_TRACER_BUNDLED === 'false') {
+    return Promise.reject(new Error('this bundle was built without the Tracer'));
+  } else {
+    loading ??= import('@aws-lambda-powertools/tracer').then(({ Tracer }) => {
+      // Constructing it patches node:http(s) and subscribes to fetch (undici) for outbound calls.
+      const t = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'services' });
+      for (const client of clients.splice(0)) t.captureAWSv3Client(client);
+      tracer = t;
+      return t;
+    });
+    return loading;
+  }
 }
 
 /**
