@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { captureEmf } from '../../../test/support/emf.js';
-import { flushMetrics, MetricRejected, metrics, withMetrics } from './metrics.js';
+import { checkMetric, flushMetrics, MetricRejected, metrics, withMetrics } from './metrics.js';
 
 const emf = captureEmf();
 afterAll(() => emf.stop());
@@ -33,13 +33,16 @@ describe('metrics port', () => {
     expect(emf.find('Sent')).toHaveLength(2);
   });
 
-  it('rejects dimensions outside the allow-list at compile time and at run time', () => {
+  it('rejects dimensions outside the allow-list at compile time and at run time (dropped, never thrown)', () => {
     // @ts-expect-error a user id is not a dimension
-    expect(() => metrics.count('Visits', { user: 'alice' })).toThrow(MetricRejected);
+    expect(() => metrics.count('Visits', { user: 'alice' })).not.toThrow();
     // @ts-expect-error the service is every line's own, not a caller's
-    expect(() => metrics.count('Visits', { service: 'other' })).toThrow(MetricRejected);
-    const asAny = metrics.count as (name: string, dims: Record<string, string>) => void;
-    expect(() => asAny('Visits', { messageId: 'x' })).toThrow(/not one of/);
+    metrics.count('Visits', { service: 'other' });
+    expect(() => checkMetric('Visits', 1, { user: 'alice' })).toThrow(MetricRejected);
+    expect(() => checkMetric('Visits', 1, { service: 'other' })).toThrow(MetricRejected);
+    expect(() => checkMetric('Visits', 1, { messageId: 'x' })).toThrow(/not one of/);
+    flushMetrics();
+    expect(emf.metrics()).toEqual([]);
   });
 
   it('rejects high-cardinality values: phone numbers, ids, emails, long strings', () => {
@@ -52,10 +55,14 @@ describe('metrics port', () => {
       'msg-12345',
       'x'.repeat(41),
       '',
-    ])
-      expect(() => metrics.count('Sent', { provider: value }), value).toThrow(MetricRejected);
-    expect(() => metrics.count('sent')).toThrow(/PascalCase/);
-    expect(() => metrics.record('Fees', 'None', Number.NaN)).toThrow(/finite/);
+    ]) {
+      expect(() => checkMetric('Sent', 1, { provider: value }), value).toThrow(MetricRejected);
+      metrics.count('Sent', { provider: value });
+    }
+    expect(() => checkMetric('sent', 1)).toThrow(/PascalCase/);
+    expect(() => checkMetric('Fees', Number.NaN)).toThrow(/finite/);
+    metrics.count('sent');
+    metrics.record('Fees', 'None', Number.NaN);
     flushMetrics();
     expect(emf.metrics()).toEqual([]);
   });

@@ -71,11 +71,29 @@ function emitter(): PowertoolsMetrics {
   return powertools;
 }
 
+/**
+ * A rejected record is dropped and logged, never thrown: a metric must not fail (or, after a provider
+ * accepted an SMS, repeat) the work it describes. Tests see the rejection through `checkMetric`.
+ */
 function add(name: string, unit: MetricUnit, value: number, dimensions: MetricDimensions = {}) {
+  try {
+    record(name, unit, value, dimensions);
+  } catch (error) {
+    if (!(error instanceof MetricRejected)) throw error;
+    logger.error('metric dropped', { error });
+  }
+}
+
+/** Throws MetricRejected for a name, value or dimensions the port refuses (what `add` drops). */
+export function checkMetric(name: string, value: number, dimensions: Record<string, unknown> = {}): void {
   if (!NAME.test(name)) throw new MetricRejected(`name "${name}" is not PascalCase`);
   if (!Number.isFinite(value)) throw new MetricRejected(`${name} is not a finite number`);
   checkDimensions(dimensions);
   if ('service' in dimensions) throw new MetricRejected('service is set by the function, not per metric');
+}
+
+function record(name: string, unit: MetricUnit, value: number, dimensions: MetricDimensions) {
+  checkMetric(name, value, dimensions);
   const clean = Object.fromEntries(
     Object.entries(dimensions)
       .filter((entry): entry is [string, string] => entry[1] !== undefined)
