@@ -1,4 +1,4 @@
-import { logger } from '@svc/platform';
+import { logger, withMetrics } from '@svc/platform';
 import { Reports, sqsReportQueue } from '@svc/tasks';
 import { plannerConfig } from '@svc/tasks/config';
 import type { ScheduledEvent } from 'aws-lambda';
@@ -8,7 +8,7 @@ import type { ScheduledEvent } from 'aws-lambda';
  * planner needs: the window comes from the stored cursor, so a late, retried or repeated invocation
  * is safe. It claims the window and enqueues one shard job per candidate shard (constant work).
  */
-export const handler = async (event: Partial<ScheduledEvent> = {}) => {
+export const handler = withMetrics(async (event: Partial<ScheduledEvent> = {}) => {
   const { REPORT_INTERVAL_MINUTES, REPORT_RETENTION_DAYS } = plannerConfig();
   const outcome = await Reports.planReports({
     queue: sqsReportQueue(),
@@ -17,4 +17,4 @@ export const handler = async (event: Partial<ScheduledEvent> = {}) => {
   });
   logger.info('report run planned', { invocation: event.id, ...outcome });
   return outcome;
-};
+}, 'TasksPlanReports');

@@ -4,11 +4,14 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Platform } from './platform.js';
 import type { ServiceApi } from './service-api.js';
+import type { SloAlarms } from './slo.js';
 
 export interface OpsDashboardProps {
   platform: Platform;
   /** Service name → its ServiceApi: every function, queue and DLQ shown comes from these. */
   serviceApis: ReadonlyMap<string, ServiceApi>;
+  /** The SLO alarms' metrics: a business row per service (README "Observability"). */
+  slo?: SloAlarms;
 }
 
 /** `svc-<stage>`: the one dashboard of a stage. */
@@ -23,8 +26,9 @@ const HEIGHT = 6;
 /**
  * The stage's dashboard, built from what the stack created (nothing listed by hand, so a new function,
  * queue or DLQ appears on it by itself): the API on top, then every dead-letter queue (anything above
- * zero there needs a human), then one row per service with its functions' errors and p99 durations and
- * its queues' depth and age of the oldest message.
+ * zero there needs a human), then one row per service with its functions' errors and p99 durations, its
+ * business rows (per-route 5xx rate and p99, the service's own metrics), and its queues' depth and age of
+ * the oldest message.
  */
 export class OpsDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -109,6 +113,7 @@ export class OpsDashboard extends Construct {
           HALF,
         ),
       );
+      for (const row of props.slo?.businessRows(service, serviceApi) ?? []) this.dashboard.addWidgets(...row);
       const queues = [...serviceApi.queues];
       if (queues.length > 0) {
         this.dashboard.addWidgets(

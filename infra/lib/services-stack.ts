@@ -5,6 +5,7 @@ import { OpsDashboard } from './dashboard.js';
 import { applyRouteThrottles, EdgeProtection } from './edge.js';
 import { Platform } from './platform.js';
 import { ServiceApi } from './service-api.js';
+import { SloAlarms } from './slo.js';
 import type { StageConfig } from './stage-config.js';
 
 export interface ServicesStackProps extends StackProps {
@@ -20,6 +21,8 @@ export class ServicesStack extends Stack {
   readonly platform: Platform;
   readonly serviceApis = new Map<string, ServiceApi>();
   readonly dashboard: OpsDashboard;
+  /** SLO alarms on the business metrics (EMF), to the alarm topic. */
+  readonly slo: SloAlarms;
   /** CloudFront (+ WAF) in front of the API when the stage turns it on (`edge.cloudFront`). */
   readonly edge?: EdgeProtection;
 
@@ -43,10 +46,12 @@ export class ServicesStack extends Stack {
       new Map([...this.serviceApis.values()].flatMap((api) => [...api.routes])),
     );
     if (stage.edge.cloudFront) this.edge = new EdgeProtection(this, 'Edge', { platform: this.platform });
+    this.slo = new SloAlarms(this, 'Slo', { platform: this.platform, serviceApis: this.serviceApis });
     // Last, so it sees every function, queue and DLQ the services created.
     this.dashboard = new OpsDashboard(this, 'Dashboard', {
       platform: this.platform,
       serviceApis: this.serviceApis,
+      slo: this.slo,
     });
   }
 }

@@ -85,6 +85,12 @@ export const StageConfigSchema = v.object({
   logRetentionDays: v.picklist(LOG_RETENTION_DAYS),
   logLevel: v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']),
   alarmEmail: v.optional(v.pipe(v.string(), v.email())),
+  /**
+   * X-Ray subsegments inside the functions (Powertools Tracer: SDK calls and outbound HTTP, annotated with
+   * the request id; README "Observability" and Decisions). Off or absent: the Tracer is never loaded. The
+   * Lambda service's own segments (active tracing) are on in every stage either way.
+   */
+  tracing: v.optional(v.boolean()),
   api: v.object({
     throttlingRateLimit: PositiveInt,
     throttlingBurstLimit: PositiveInt,
@@ -196,6 +202,7 @@ const dev: StageConfig = {
   deletionProtection: false,
   logRetentionDays: 14,
   logLevel: 'DEBUG',
+  tracing: true,
   api: {
     throttlingRateLimit: 50,
     throttlingBurstLimit: 100,
@@ -398,8 +405,13 @@ export function baseEnvironment(config: StageConfig, serviceName: string): Recor
     STAGE: config.name,
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
+    POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(config),
+    POWERTOOLS_TRACE_ENABLED: String(config.tracing ?? false),
   };
 }
+
+/** The CloudWatch namespace of the business metrics (EMF) of one stage: `Svc/<stage>`, so stages never mix. */
+export const metricsNamespace = (config: Pick<StageConfig, 'name'>) => `Svc/${config.name}`;
 
 /**
  * The limits a route declares (`HttpRoute.limits`), as RATE_LIMITS: the settings plus the key prefix its

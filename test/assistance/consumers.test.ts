@@ -10,6 +10,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../support/api-event.js';
+import { captureEmf } from '../support/emf.js';
 
 type Consumer = (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
 
@@ -31,6 +32,7 @@ let answer: { status: number; headers?: Record<string, string> } = { status: 200
 const posts: { blocks: unknown[] }[] = [];
 let slack: Server;
 const sqs = mockClient(SQSClient);
+const emf = captureEmf();
 const ssm = mockClient(SSMClient);
 const ses = mockClient(SESClient);
 let deliverSlack: Consumer;
@@ -61,7 +63,10 @@ beforeAll(async () => {
   deliverEmail = (await import('../../functions/assistance/deliver-email.js')).handler as unknown as Consumer;
 });
 
-afterAll(() => new Promise<void>((resolve) => slack.close(() => resolve())));
+afterAll(() => {
+  emf.stop();
+  return new Promise<void>((resolve) => slack.close(() => resolve()));
+});
 
 beforeEach(() => {
   answer = { status: 200 };
@@ -175,5 +180,34 @@ describe('Slack channel Lambda', () => {
     const result = await deliverSlack(batch(bad, good), lambdaContext());
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
     expect(posts).toHaveLength(1);
+  });
+});
+
+describe('assistance metrics (EMF on stdout)', () => {
+  it('count deliveries per channel and outcome, and each fallback from its channel', async () => {
+    const delivered = await newRequest('sales');
+    const handedOver = await newRequest('sales');
+    emf.clear();
+    await deliverSlack(batch(record(delivered, 'slack')), lambdaContext());
+    // A redelivery finds nothing to do.
+    await deliverSlack(batch(record(delivered, 'slack')), lambdaContext());
+    answer = { status: 404 };
+    await deliverSlack(batch(record(handedOver, 'slack')), lambdaContext());
+    ses
+      .on(SendEmailCommand)
+      .rejects(
+        Object.assign(new Error('boom'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } }),
+      );
+    await deliverEmail(batch(record(handedOver, 'email', 1)), lambdaContext());
+    await deliverEmail(batch(record(handedOver, 'email', 3)), lambdaContext());
+
+    expect(emf.sum('AssistanceDeliveries', { channel: 'slack', outcome: 'delivered' })).toBe(1);
+    expect(emf.sum('AssistanceDeliveries', { channel: 'slack', outcome: 'skipped' })).toBe(1);
+    expect(emf.sum('AssistanceDeliveries', { channel: 'slack', outcome: 'fallback' })).toBe(1);
+    expect(emf.sum('AssistanceFallbacks', { channel: 'slack' })).toBe(1);
+    expect(emf.sum('AssistanceDeliveries', { channel: 'email', outcome: 'retry' })).toBe(1);
+    expect(emf.sum('AssistanceDeliveries', { channel: 'email', outcome: 'failed' })).toBe(1);
+    for (const m of emf.find('AssistanceDeliveries'))
+      expect(Object.keys(m.dimensions).sort()).toEqual(['channel', 'outcome', 'service']);
   });
 });

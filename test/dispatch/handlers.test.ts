@@ -6,6 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiEvent, invoke, lambdaContext } from '../support/api-event.js';
+import { captureEmf } from '../support/emf.js';
 import { testRateLimits } from '../support/limits.js';
 import { sqsEvent, startIssuer, startProviderServer, uniqueNumber } from './support.js';
 
@@ -18,6 +19,8 @@ const QUEUE_URL = 'http://sqs.test/000000000000/svc-test-dispatch-send';
 const CALLBACKS_QUEUE_URL = 'http://sqs.test/000000000000/svc-test-dispatch-status-callbacks';
 
 const sqs = mockClient(SQSClient);
+/** The EMF lines the handlers write (asserted in 'business metrics'). */
+const emf = captureEmf();
 const ssm = mockClient(SSMClient);
 let issuer: Awaited<ReturnType<typeof startIssuer>>;
 let providers: Awaited<ReturnType<typeof startProviderServer>>;
@@ -61,6 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  emf.stop();
   await issuer.stop();
   await providers.stop();
   sqs.restore();
@@ -526,5 +530,69 @@ describe('status callbacks (SPEC §5) in the handlers, under the deployed URL ru
     const retried = await callback(token, { status: 'delivered', message_id: call?.messageId });
     expect(retried).toMatchObject({ status: 200, body: { changed: false, status: 'delivered' } });
     expect(announced().filter((id) => id === res.body.id).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('business metrics (EMF on stdout)', () => {
+  const only = (name: string) => emf.find(name).map((m) => ({ unit: m.unit, dimensions: m.dimensions }));
+
+  it('counts accepted, sent per provider, failovers, provider latency, deliveries and time to delivered', async () => {
+    emf.clear();
+    providers.modes.provider2 = 'down';
+    const ids = await Promise.all(
+      Array.from(
+        { length: 6 },
+        async () => (await post({ to_number: uniqueNumber(), message: 'm' })).body.id,
+      ),
+    );
+    expect((await runSender(ids)).batchItemFailures).toEqual([]);
+    expect(emf.sum('SmsAccepted')).toBe(6);
+    expect(only('SmsAccepted')[0]).toEqual({ unit: 'Count', dimensions: { service: 'services' } });
+    expect(emf.sum('SmsSent', { provider: 'provider1' })).toBe(6);
+    expect(emf.sum('SmsSent', { provider: 'provider2' })).toBe(0);
+    // Every call that found provider2 down was followed by provider1 taking the message over.
+    const downCalls = emf
+      .find('ProviderLatency', { provider: 'provider2', outcome: 'unavailable' })
+      .reduce((n, m) => n + m.values.length, 0);
+    expect(emf.sum('SmsFailovers', { provider: 'provider1' })).toBe(downCalls);
+    expect(emf.find('ProviderLatency', { provider: 'provider1', outcome: 'accepted' })[0]?.unit).toBe(
+      'Milliseconds',
+    );
+    expect(emf.sum('SmsSendJobs', { outcome: 'sent' })).toBe(6);
+    expect(emf.sum('ApiRequests', { route: 'DispatchSendMessage', outcome: 'success' })).toBe(6);
+
+    providers.modes.provider2 = 'ok';
+    const m = await sentMessage();
+    emf.clear();
+    expect((await callback(m.token, { status: 'delivered', message_id: m.providerMessageId })).status).toBe(
+      200,
+    );
+    // A duplicate changes nothing and counts nothing.
+    await callback(m.token, { status: 'delivered', message_id: m.providerMessageId });
+    const [delivered] = emf.find('SmsDelivery');
+    expect(delivered).toMatchObject({ unit: 'Count', values: [1], dimensions: { outcome: 'delivered' } });
+    expect(['provider1', 'provider2']).toContain(delivered?.dimensions.provider);
+    expect(emf.find('SmsDelivery')).toHaveLength(1);
+    const [elapsed] = emf.find('SmsTimeToDelivered');
+    expect(elapsed).toMatchObject({
+      unit: 'Milliseconds',
+      dimensions: { provider: delivered?.dimensions.provider },
+    });
+    expect(elapsed?.values[0]).toBeGreaterThanOrEqual(0);
+  });
+
+  it('counts invalid and failed reports, and a send that failed for good', async () => {
+    const m = await sentMessage();
+    emf.clear();
+    await callback(m.token, { status: 'invalid', message_id: m.providerMessageId });
+    expect(emf.sum('SmsDelivery', { outcome: 'invalid' })).toBe(1);
+
+    providers.modes.provider1 = 'down';
+    providers.modes.provider2 = 'down';
+    const { body } = await post({ to_number: uniqueNumber(), message: 'outage' });
+    emf.clear();
+    await runSender([body.id], 3);
+    expect(emf.sum('SmsSendJobs', { outcome: 'failed' })).toBe(1);
+    expect(emf.sum('SmsSent')).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../support/api-event.js';
+import { captureEmf } from '../support/emf.js';
 import { memoryQueue, sqsEvent, uniqueNumber } from './support.js';
 
 /**
@@ -20,6 +21,7 @@ const SECRET = 'status-callback-test-secret';
 const SECRET_PARAMETER = '/svc/test/dispatch-status-callback-secret';
 const QUEUE_URL = 'http://sqs.test/000000000000/svc-test-dispatch-status-callbacks';
 const sqs = mockClient(SQSClient);
+const emf = captureEmf();
 const ssm = mockClient(SSMClient);
 let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 let server: Server;
@@ -59,6 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  emf.stop();
   sqs.restore();
   ssm.restore();
   server.closeAllConnections();
@@ -136,5 +139,26 @@ describe('DispatchStatusCallbacks handler', () => {
     expect(poison.batchItemFailures).toHaveLength(1);
     expect((await run(randomUUID())).batchItemFailures).toEqual([]);
     expect(received).toEqual([]);
+  });
+});
+
+describe('status callback metrics', () => {
+  it('count each POST the receiver acknowledged or refused', async () => {
+    const id = await sentMessage();
+    emf.clear();
+    await run(id);
+    expect(emf.find('StatusCallbacks')).toEqual([
+      expect.objectContaining({
+        unit: 'Count',
+        values: [1],
+        dimensions: { service: 'services', outcome: 'delivered' },
+      }),
+    ]);
+    answer = 500;
+    const other = await sentMessage();
+    emf.clear();
+    await run(other, 1);
+    expect(emf.sum('StatusCallbacks', { outcome: 'failed' })).toBe(1);
+    expect(emf.sum('StatusCallbacks', { outcome: 'delivered' })).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { type RunningSsm, startLocalSsm } from '@svc/local/ssm-server';
 import { dynamo, limitClientDigest, limitKeyPrefix } from '@svc/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiEvent, invoke } from '../support/api-event.js';
+import { captureEmf } from '../support/emf.js';
 import { newUser, TEST_SECRET } from '../visits/support/accounts.js';
 import { SECRET_PARAMETER } from '../visits/support/handlers.js';
 
@@ -19,6 +20,7 @@ interface Sent {
 let recording: Sent[] | undefined;
 let ssm: RunningSsm;
 let handler: Parameters<typeof invoke>[0];
+const emf = captureEmf();
 
 beforeAll(async () => {
   ssm = await startLocalSsm({ [SECRET_PARAMETER]: TEST_SECRET });
@@ -61,6 +63,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  emf.stop();
   dynamo().client.middlewareStack.remove('recordRequests');
   await ssm?.stop();
 });
@@ -102,6 +105,7 @@ describe('a refused login costs one small read and no write', () => {
     const ip = freshIp();
     for (let i = 0; i < 5; i++) expect((await login(ip, user.email, 'wrong password!')).status).toBe(401);
 
+    emf.clear();
     for (const from of [ip, freshIp()]) {
       const { result, sent } = await recorded(() => login(from, user.email, 'correct horse battery'));
       expect(result.status).toBe(429);
@@ -113,6 +117,9 @@ describe('a refused login costs one small read and no write', () => {
       expect(read).toBeLessThanOrEqual(2);
       expect(sent.reduce((a, s) => a + s.write, 0)).toBe(0);
     }
+    // Each refusal is counted by the limit that refused it (the email's), even without a write.
+    expect(emf.sum('LimitHits', { limit: 'loginFailuresPerEmail' })).toBe(2);
+    expect(emf.sum('LimitHits', { limit: 'loginFailuresPerIp' })).toBe(0);
     // A refused attempt checked no password, so it is not a failed login of the IP either.
     expect(await counter('loginFailuresPerIp', ip)).toBe(5);
   });
@@ -130,6 +137,7 @@ describe('a refused login costs one small read and no write', () => {
         ExpressionAttributeValues: { ':n': 100, ':exp': Math.floor(Date.now() / 1000) + 1000 },
       }),
     );
+    emf.clear();
     for (const email of [user.email, `${randomUUID()}@example.com`]) {
       const { result, sent } = await recorded(() => login(ip, email, 'correct horse battery'));
       expect(result.status).toBe(429);
@@ -137,6 +145,7 @@ describe('a refused login costs one small read and no write', () => {
       expect(sent.reduce((a, s) => a + s.write, 0)).toBe(0);
       expect(await counter('loginFailuresPerEmail', limitClientDigest(email.toLowerCase()))).toBe(0);
     }
+    expect(emf.sum('LimitHits', { limit: 'loginFailuresPerIp' })).toBe(2);
     // Another IP still logs in.
     expect((await login(freshIp(), user.email, 'correct horse battery')).status).toBe(200);
   });

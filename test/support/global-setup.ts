@@ -31,6 +31,8 @@ export default async function setup() {
     TABLE_NAME: table,
     STAGE: 'test',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+    // EMF lines off in the test processes (quiet output); test/support/emf.ts turns them on where read.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     LOCAL_GATEWAY_URL: runtime.url,
   });
   // A fresh table: every webhook of the run writes change records, so task reports carry forward.

@@ -3,6 +3,7 @@ import { visitsDb } from '@svc/visits/entities';
 import { hashPassword, scryptCost } from '@svc/visits/passwords';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureEmf } from '../support/emf.js';
 import { futureDate, uniqueEmail, visitInput } from './support/accounts.js';
 import { forged, loadVisitsHandlers } from './support/handlers.js';
 
@@ -14,7 +15,11 @@ beforeAll(async () => {
   api = loaded.api;
   stopSsm = loaded.ssm.stop;
 });
-afterAll(() => stopSsm());
+const emf = captureEmf();
+afterAll(() => {
+  emf.stop();
+  return stopSsm();
+});
 
 const registration = (overrides: Record<string, unknown> = {}) => ({
   email: uniqueEmail(),
@@ -471,5 +476,33 @@ describe('GET /api/transactions', () => {
     const next = await api.transactions(a.token, { limit: '1', cursor: res.body.next_cursor });
     expect(next.body.data).toEqual([t1]);
     expectError(await api.transactions(a.token, { limit: 'ten' }), 400);
+  });
+});
+
+describe('business metrics (EMF on stdout)', () => {
+  it('count requested, completed and cancelled visits, the minutes moved and the fee minutes', async () => {
+    const [member, pal] = await Promise.all([signUp(), signUp()]);
+    emf.clear();
+    const kept = (await api.request(member.bearer, visitInput(30))).body.data;
+    const dropped = (await api.request(member.bearer, visitInput(10))).body.data;
+    expect(emf.sum('VisitsRequested')).toBe(2);
+    expect((await api.cancel(member.bearer, dropped.id)).status).toBe(200);
+    // A second cancel is refused and counts nothing.
+    expect((await api.cancel(member.bearer, dropped.id)).status).toBe(409);
+    expect(emf.sum('VisitsCancelled')).toBe(1);
+    expect((await api.complete(pal.bearer, kept.id)).status).toBe(200);
+    expect(emf.sum('VisitsCompleted')).toBe(1);
+    expect(emf.sum('MinutesMoved')).toBe(30);
+    expect(emf.sum('FeeMinutes')).toBe(4);
+    for (const name of [
+      'VisitsRequested',
+      'VisitsCancelled',
+      'VisitsCompleted',
+      'MinutesMoved',
+      'FeeMinutes',
+    ])
+      for (const m of emf.find(name))
+        expect(m).toMatchObject({ unit: 'Count', dimensions: { service: 'services' } });
+    expect(emf.sum('ApiRequests', { route: 'VisitsCancelVisit', outcome: 'client_error' })).toBe(1);
   });
 });

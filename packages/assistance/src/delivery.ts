@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { isConditionFailure, logger } from '@svc/platform';
+import { isConditionFailure, logger, metrics } from '@svc/platform';
 import type { ChannelSender, DeliveryOutcome } from './channels/index.js';
 import { type AssistanceRequestItem, assistanceDb } from './entities.js';
+import { AssistanceMetric } from './metrics.js';
 import type { Enqueue } from './queues.js';
 import type { Destination } from './rules.js';
 
@@ -57,6 +58,14 @@ const done = (
  * the request may already have been delivered: it is marked failed (`outcome_unknown`) and never resent.
  */
 export async function deliver(deps: DeliveryDeps, attempt: Attempt): Promise<DeliveryResult> {
+  const result = await deliverOnce(deps, attempt);
+  const outcome = result.kind === 'retry' ? 'retry' : result.status;
+  metrics.count(AssistanceMetric.deliveries, { channel: deps.channel, outcome });
+  if (outcome === 'fallback') metrics.count(AssistanceMetric.fallbacks, { channel: deps.channel });
+  return result;
+}
+
+async function deliverOnce(deps: DeliveryDeps, attempt: Attempt): Promise<DeliveryResult> {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? logger;
   const entity = assistanceDb().entities.request;

@@ -1,5 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { logger } from '@svc/platform';
+import { traceClient } from '@svc/platform/tracing';
 import { DEFAULT_RULES, InvalidRules, parseRulesText, type RoutingRules } from './rules.js';
 
 /** Port: where the current routing rules come from. */
@@ -71,7 +72,7 @@ let ssm: SSMClient | undefined;
 /** Reads one parameter straight from SSM (the cache above is the only one, so its age bound holds). */
 export function ssmParameterText(name: string): () => Promise<string | undefined> {
   return async () => {
-    ssm ??= new SSMClient({ maxAttempts: 2 });
+    ssm ??= traceClient(new SSMClient({ maxAttempts: 2 }));
     try {
       const out = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
       return out.Parameter?.Value;

@@ -16,6 +16,8 @@ export interface BreakerSettings {
   /** After a breaker closes, the provider's share of first choices ramps from 10 % to 100 % over this long. */
   rampMs?: number;
   random?: () => number;
+  /** Told when this container opened a breaker (the one write that did) or closed an open one. */
+  onTransition?: (name: string, to: 'opened' | 'closed') => void;
 }
 
 export interface BreakerState {
@@ -151,6 +153,7 @@ export function dynamoCircuitBreaker(settings: BreakerSettings): CircuitBreaker 
         .go();
       lastFailures.set(name, 0);
       remember(name, { failures: 0, ...(wasOpen ? { closedAt: now } : {}) }, now);
+      if (wasOpen) settings.onTransition?.(name, 'closed');
     },
 
     async recordFailure(name, now) {
@@ -185,6 +188,8 @@ export function dynamoCircuitBreaker(settings: BreakerSettings): CircuitBreaker 
           .set({ openUntil })
           .where((a, op) => `${op.notExists(a.openUntil)} OR ${op.lte(a.openUntil, now)}`)
           .go();
+        // Only the write that opened it: one count per opening however many containers saw the failures.
+        settings.onTransition?.(name, 'opened');
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }

@@ -3,6 +3,7 @@ import {
   conditionFailureItem,
   encodeCursor,
   isConditionFailure,
+  metrics,
   NotAuthenticated,
   NotFound,
   OLD_ITEM_ON_CONDITION_FAILURE,
@@ -16,6 +17,7 @@ import type { UrlCheck } from '@svc/platform/webhooks';
 import { verifyCallbackToken } from './callback-token.js';
 import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
 import { addToFeed, feedPage } from './feed.js';
+import { DispatchMetric } from './metrics.js';
 import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
 import type { MessageQueue } from './queue.js';
 import type {
@@ -132,6 +134,7 @@ export async function submitMessage(input: MessageInput, options: SubmitOptions)
       .catch(() => undefined);
     throw new ServiceUnavailable('The message could not be queued; retry later.', 5, { cause: error });
   }
+  metrics.count(DispatchMetric.accepted);
   return {
     id,
     to_number: input.to_number,
@@ -308,6 +311,14 @@ export async function applyDeliveryStatus(
         .go({ params: OLD_ITEM_ON_CONDITION_FAILURE });
       status = input.status;
       changed = true;
+      const provider = message.provider ?? 'unknown';
+      metrics.count(DispatchMetric.delivery, { provider, outcome: input.status });
+      if (input.status === 'delivered')
+        metrics.durationMs(
+          DispatchMetric.timeToDelivered,
+          Math.max(0, now.getTime() - Date.parse(message.createdAt)),
+          { provider },
+        );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       // Another callback got there between the read and the write.

@@ -1,7 +1,9 @@
+import { metrics } from '@svc/platform';
 import { readParameter } from '@svc/platform/parameters';
 import { dynamoCircuitBreaker } from './breaker.js';
 import { callbackUrl } from './callback-token.js';
 import type { SenderConfig } from './config.js';
+import { DispatchMetric } from './metrics.js';
 import { httpSmsProvider } from './providers.js';
 import { sqsMessageQueue, sqsStatusCallbackQueue } from './queue.js';
 import type { SenderDeps } from './sender.js';
@@ -16,6 +18,11 @@ const BREAKER_RAMP_MS = 30_000;
 /** Margin on top of the provider calls for the table writes around them. */
 const LEASE_MARGIN_MS = 10_000;
 
+/** BreakerOpened / BreakerClosed per provider (the receivers' breakers are not counted: their names are URLs). */
+export function countBreakerTransition(provider: string, to: 'opened' | 'closed') {
+  metrics.count(to === 'opened' ? DispatchMetric.breakerOpened : DispatchMetric.breakerClosed, { provider });
+}
+
 /** The sender's real adapters, built from the stage configuration (once per container). */
 export function senderDeps(config: SenderConfig): SenderDeps {
   return {
@@ -26,6 +33,7 @@ export function senderDeps(config: SenderConfig): SenderDeps {
       probeMs: config.timeoutMs + LEASE_MARGIN_MS,
       cacheMs: BREAKER_CACHE_MS,
       rampMs: BREAKER_RAMP_MS,
+      onTransition: countBreakerTransition,
     }),
     callbackUrl: async (messageId) =>
       callbackUrl(config.callbackBaseUrl, await readParameter(config.callbackSecretParameter), messageId),

@@ -4,13 +4,16 @@ import {
   isConditionFailure,
   type Logger,
   logger,
+  type MetricsPort,
   OLD_ITEM_ON_CONDITION_FAILURE,
+  metrics as platformMetrics,
   type ScopedLogger,
   scopedLogger,
 } from '@svc/platform';
 import type { BreakerPhase, CircuitBreaker } from './breaker.js';
 import { dispatchDb, type MessageItem } from './entities.js';
 import { findMessage, isSuppressed } from './messages.js';
+import { DispatchMetric } from './metrics.js';
 import { providerOrder, type SmsProvider, type Weighted } from './providers.js';
 import type { SendJob } from './queue.js';
 import { announceStatus, type StatusCallbackQueue } from './status-callbacks.js';
@@ -34,6 +37,8 @@ export interface SenderDeps {
   log?: Logger;
   /** Told of every reportable status change of a message with a `status_callback_url` (SPEC §5). */
   statusCallbacks?: StatusCallbackQueue;
+  /** Where sends, failovers and provider latency are counted (default: the platform's EMF metrics). */
+  metrics?: MetricsPort;
 }
 
 /**
@@ -238,6 +243,13 @@ export async function processSendJob(
   receiveCount: number,
   deps: SenderDeps,
 ): Promise<SendOutcome> {
+  const outcome = await sendOnce(job, receiveCount, deps);
+  (deps.metrics ?? platformMetrics).count(DispatchMetric.sendJobs, { outcome });
+  return outcome;
+}
+
+async function sendOnce(job: SendJob, receiveCount: number, deps: SenderDeps): Promise<SendOutcome> {
+  const metrics = deps.metrics ?? platformMetrics;
   const now = deps.now ?? Date.now;
   const log = scopedLogger({ message_id: job.id }, deps.log ?? logger);
   if (job.accepted) return applyAcceptedJob(job.id, job.accepted, now(), log);
@@ -301,8 +313,15 @@ export async function processSendJob(
       failures.push(`${name} skipped (recovering; another sender is probing it)`);
       continue;
     }
+    const calledAt = Date.now();
     const result = await provider.send({ toNumber: message.toNumber, message: message.message, callbackUrl });
+    metrics.durationMs(DispatchMetric.providerLatency, Date.now() - calledAt, {
+      provider: name,
+      outcome: result.kind,
+    });
     if (result.kind === 'accepted') {
+      metrics.count(DispatchMetric.sent, { provider: name });
+      if (failures.length > 0) metrics.count(DispatchMetric.failover, { provider: name });
       const accepted = {
         provider: name,
         providerMessageId: result.messageId,

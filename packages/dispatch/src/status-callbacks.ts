@@ -4,11 +4,13 @@ import {
   isConditionFailure,
   type Logger,
   logger,
+  metrics,
   OLD_ITEM_ON_CONDITION_FAILURE,
 } from '@svc/platform';
 import type { WebhookResult, WebhookSender } from '@svc/platform/webhooks';
 import type { BreakerPhase, CircuitBreaker } from './breaker.js';
 import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
+import { DispatchMetric } from './metrics.js';
 import { CALLBACK_STATUSES, type CallbackStatus } from './statuses.js';
 
 /**
@@ -216,9 +218,13 @@ export async function syncStatusCallbacks(
         outcome: `not called (${attempt(first)}): the receiver keeps failing, calls paused${giveUp}`,
       });
       failed = true;
+      metrics.count(DispatchMetric.statusCallbacks, { outcome: 'paused' });
     } else {
       for (const event of plan.send) {
         const result = await deps.webhook.post({ url, body: event.body, eventId: event.eventId });
+        metrics.count(DispatchMetric.statusCallbacks, {
+          outcome: result.kind === 'delivered' ? 'delivered' : 'failed',
+        });
         if (result.kind === 'delivered') {
           done.add(event.key);
           lines.push({ event: event.key, at: stamp(), outcome: `${describe(result)} (${attempt(event)})` });

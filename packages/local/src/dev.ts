@@ -18,7 +18,7 @@ process.stdout.write(
   [
     `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s at ${runtime.url} (stage ${runtime.stage.name})`,
     ...routes,
-    `  helpers: ${runtime.url}/__local/{token,outbox,queues,providers/<name>,schedules/<name>/run,docs}`,
+    `  helpers: ${runtime.url}/__local/{token,outbox,queues,metrics,providers/<name>,schedules/<name>/run,docs}`,
     `  queue time runs ${Math.round(1 / runtime.timeFactor)}× faster than in AWS (visibility, delays, retries; README "Local time")`,
     '',
   ].join('\n'),

@@ -17,7 +17,7 @@ const SLACK_MODES: readonly SlackMode[] = ['ok', 'down', 'throttled'];
 type Helper = (method: string, path: string, body: Buffer) => Promise<OutgoingResponse>;
 
 /**
- * `/__local/*`: the local-only helpers of SPEC §6 (token, outbox, providers, schedules, queues) plus
+ * `/__local/*`: the local-only helpers of SPEC §6 (token, outbox, providers, schedules, queues, metrics) plus
  * the fakes' own endpoints (SMS providers, Slack webhook), the JWKS, parameters and the API docs.
  */
 export function localHelpers(
@@ -107,6 +107,11 @@ export function localHelpers(
           const result = await runtime.runSchedule(name);
           return json(200, { schedule: name, result: result ?? null });
         }
+        case 'GET /metrics':
+          return json(200, runtime.metrics.snapshot());
+        case 'DELETE /metrics':
+          runtime.metrics.reset();
+          return { status: 204, headers: {}, body: Buffer.alloc(0) };
         case 'GET /queues':
           return json(200, await runtime.queues());
         case 'POST /queues/*/redrive': {

@@ -40,6 +40,7 @@ import { Fakes } from './fakes.js';
 import { FunctionHost, type LogSink, type PoolStats } from './functions.js';
 import { localHelpers } from './helpers.js';
 import { createLocalIssuer, type LocalIssuer } from './issuer.js';
+import { LocalMetrics } from './metrics.js';
 import {
   createLocalQueue,
   type LocalQueue,
@@ -96,6 +97,8 @@ export interface LocalRuntime {
   endpoints: LocalEndpoints;
   services: readonly ServiceDefinition[];
   fakes: Fakes;
+  /** The functions' EMF lines added up (`GET /__local/metrics`). */
+  metrics: LocalMetrics;
   issuer: LocalIssuer;
   /** Invokes any function by name with a raw event, as `pnpm invoke` does. */
   invoke(functionName: string, event: unknown): Promise<unknown>;
@@ -142,7 +145,13 @@ const defaultLog: LogSink = (functionName, line) => process.stdout.write(`[${fun
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const services = options.services ?? (await import('@svc/infra/services')).services;
-  const log = options.log ?? defaultLog;
+  const sink = options.log ?? defaultLog;
+  const metrics = new LocalMetrics();
+  // Every line still goes to the function's output (as CloudWatch Logs keeps it); EMF lines are also summed.
+  const log: LogSink = (functionName, line) => {
+    metrics.observe(functionName, line);
+    sink(functionName, line);
+  };
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
@@ -324,6 +333,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       endpoints,
       services,
       fakes,
+      metrics,
       issuer,
       invoke: (functionName, event) => host.invoke(functionName, event),
       runSchedule,

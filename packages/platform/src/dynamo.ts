@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
 import { loadConfig } from './config.js';
 import { Conflict, ServiceUnavailable } from './errors.js';
+import { traceClient } from './tracing.js';
 
 const TableEnv = v.object({ TABLE_NAME: v.pipe(v.string(), v.minLength(1)) });
 
@@ -17,7 +18,7 @@ let tableName: string | undefined;
 export function dynamo(): { client: DynamoDBDocumentClient; table: string } {
   if (!documentClient || !tableName) {
     tableName = loadConfig(TableEnv).TABLE_NAME;
-    documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3 }), {
+    documentClient = DynamoDBDocumentClient.from(traceClient(new DynamoDBClient({ maxAttempts: 3 })), {
       marshallOptions: { removeUndefinedValues: true },
     });
   }

@@ -14,6 +14,7 @@ import {
   validateIdempotencyKey,
 } from './idempotency.js';
 import { logger, type ScopedLogger, scopedLogger } from './logger.js';
+import { flushMetrics, metrics } from './metrics.js';
 import {
   dynamoLimitStore,
   type LimitStore,
@@ -22,6 +23,7 @@ import {
   routeLimiter,
 } from './rate-limit.js';
 import type { HttpRoute, RequestSchemas } from './routes.js';
+import { annotateRequestId, traced } from './tracing.js';
 import { fieldErrors } from './validation.js';
 
 type Out<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
@@ -92,6 +94,21 @@ function respond(state: RequestState, result: HttpResult): ApiResult {
   };
 }
 
+/** `outcome` of the ApiRequests metric: the class of the status (dimension values are words, see metrics.ts). */
+export function statusClass(status: number): 'success' | 'client_error' | 'server_error' {
+  return status >= 500 ? 'server_error' : status >= 400 ? 'client_error' : 'success';
+}
+
+/**
+ * Per-route request count by status class and latency (the API SLO alarms' sources: 5xx rate and p99 per
+ * route), then this invocation's metrics go out: once per request, success or error.
+ */
+function finish(route: HttpRoute, status: number, durationMs: number) {
+  metrics.count('ApiRequests', { route: route.functionName, outcome: statusClass(status) });
+  metrics.durationMs('ApiLatency', durationMs, { route: route.functionName });
+  flushMetrics();
+}
+
 /** Request id, one access log line per request, and the SPEC §0 error envelope for anything thrown. */
 function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
   return {
@@ -107,15 +124,18 @@ function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
         startedAt: Date.now(),
         log: scopedLogger({ request_id: requestId, route: route.functionName }),
       });
+      annotateRequestId(requestId);
     },
     after: (request) => {
       const state = stateOf(request.event);
+      const durationMs = Date.now() - state.startedAt;
       state.log.info('request', {
         method: route.method,
         path: request.event.rawPath,
         status: request.response?.statusCode,
-        duration_ms: Date.now() - state.startedAt,
+        duration_ms: durationMs,
       });
+      finish(route, request.response?.statusCode ?? 200, durationMs);
     },
     onError: (request) => {
       const state = states.get(request.event) ?? {
@@ -125,12 +145,14 @@ function httpFrame(route: HttpRoute): middy.MiddlewareObj<ApiEvent, ApiResult> {
       };
       const mapped = mapError(request.error);
       if (mapped.status >= 500) state.log.error('request failed', { error: request.error as Error });
+      const durationMs = Date.now() - state.startedAt;
       state.log.info('request', {
         method: route.method,
         path: request.event?.rawPath,
         status: mapped.status,
-        duration_ms: Date.now() - state.startedAt,
+        duration_ms: durationMs,
       });
+      finish(route, mapped.status, durationMs);
       request.response = respond(state, {
         status: mapped.status,
         body: envelope(mapped, state.requestId),
@@ -206,7 +228,7 @@ export function httpHandler<R extends RequestSchemas>(
   if (route.request.body) {
     stack.use(requireJsonBody()).use(httpJsonBodyParser());
   }
-  return stack.handler(async (event) => {
+  const handler = stack.handler(async (event) => {
     const state = stateOf(event);
     const badParameter = (fields: ReturnType<typeof fieldErrors>) =>
       new BadRequest('Invalid request parameters.', fields);
@@ -270,6 +292,9 @@ export function httpHandler<R extends RequestSchemas>(
     }
     return respond(state, result);
   });
+  // The whole stack in one traced subsegment (a pass-through when tracing is off).
+  return (event: ApiEvent, context: Context): Promise<ApiResult> =>
+    traced(route.functionName, () => handler(event, context));
 }
 
 /** `{"data": ...}` success bodies used across services. */

@@ -8,6 +8,7 @@ export * from './http.js';
 export * from './http-errors.js';
 export * from './idempotency.js';
 export * from './logger.js';
+export * from './metrics.js';
 export * from './pagination.js';
 export * from './rate-limit.js';
 export * from './routes.js';

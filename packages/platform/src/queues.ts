@@ -2,12 +2,14 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from './logger.js';
+import { flushMetrics } from './metrics.js';
+import { annotateRequestId, traceClient, traced } from './tracing.js';
 
 let sqs: SQSClient | undefined;
 
 /** One SQS client per container. */
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ maxAttempts: 3 });
+  sqs ??= traceClient(new SQSClient({ maxAttempts: 3 }));
   return sqs;
 }
 
@@ -57,16 +59,23 @@ export function receiveCount(record: SQSRecord): number {
 /**
  * An SQS consumer that reports partial batch failures (Powertools batch): a record whose handler throws
  * is returned in `batchItemFailures` and comes back after the visibility timeout; the rest are deleted.
- * Needs ReportBatchItemFailures on the event source mapping (the CDK construct sets it).
+ * Needs ReportBatchItemFailures on the event source mapping (the CDK construct sets it). Metrics the records
+ * recorded are written once per invocation.
  */
 export function sqsConsumer(recordHandler: (record: SQSRecord, context: Context) => Promise<void>) {
   const processor = new BatchProcessor(EventType.SQS);
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
-      context,
-      throwOnFullBatchFailure: false,
-    }).catch((error: unknown) => {
-      logger.error('batch processing failed', { error: error as Error });
-      throw error;
-    });
+    traced(context.functionName ?? 'consumer', () => {
+      annotateRequestId(context.awsRequestId);
+      return processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
+    })
+      .catch((error: unknown) => {
+        logger.error('batch processing failed', { error: error as Error });
+        throw error;
+      })
+      // What the batch's records recorded goes out once, whatever happened to them.
+      .finally(flushMetrics);
 }

@@ -3,6 +3,7 @@ import { BatchGetCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dyna
 import { conditionFailureItem, dynamo, isConditionFailure } from './dynamo.js';
 import { Throttled } from './errors.js';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
 import type { RouteLimit } from './routes.js';
 
 /**
@@ -43,7 +44,10 @@ export interface LimitCheck {
   amount?: number;
 }
 
-export type LimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+export type LimitDecision =
+  | { allowed: true }
+  /** `setting`: which limit refused, when one decision covers several (peek). */
+  | { allowed: false; retryAfterSeconds: number; setting?: string };
 
 /** Port: where limit state lives. The DynamoDB adapter below keeps it in the service table with TTL. */
 export interface LimitStore {
@@ -255,13 +259,17 @@ export function dynamoLimitStore(
     for (const item of out.Responses?.[table] ?? [])
       used.set(`${String(item.pk)}|${String(item.sk)}`, Number(item.n ?? 0));
     let retryAfter = 0;
+    let refusedBy: string | undefined;
     for (const k of keyed) {
       const amount = k.check.amount ?? 1;
       const n = used.get(`${k.pk}|${k.sk}`) ?? 0;
-      if (amount > k.rule.limit || n > k.rule.limit - amount)
-        retryAfter = Math.max(retryAfter, k.w.retryAfter);
+      if ((amount > k.rule.limit || n > k.rule.limit - amount) && k.w.retryAfter > retryAfter) {
+        retryAfter = k.w.retryAfter;
+        refusedBy = k.check.setting;
+      }
     }
-    return retryAfter > 0 ? { allowed: false, retryAfterSeconds: retryAfter } : { allowed: true };
+    if (retryAfter === 0) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: retryAfter, ...(refusedBy ? { setting: refusedBy } : {}) };
   }
 
   return {
@@ -358,18 +366,23 @@ export function routeLimiter(
     client,
     ...(amount !== undefined ? { amount } : {}),
   });
+  /** Every 429 a limit answers is counted by the limit's name (never by who hit it). */
+  const refuse = (setting: string, retryAfterSeconds: number): never => {
+    metrics.count('LimitHits', { limit: setting });
+    throw new Throttled(THROTTLED_MESSAGE, retryAfterSeconds);
+  };
   return {
     async take(setting, client, amount) {
       const decision = await store.take(checkOf(setting, client, amount));
-      if (!decision.allowed) throw new Throttled(THROTTLED_MESSAGE, decision.retryAfterSeconds);
+      if (!decision.allowed) refuse(setting, decision.retryAfterSeconds);
     },
     async takeAll(takes) {
       const checks = takes.map(({ setting, client }) => checkOf(setting, client));
       const early = await store.peek(checks);
-      if (!early.allowed) throw new Throttled(THROTTLED_MESSAGE, early.retryAfterSeconds);
+      if (!early.allowed) refuse(early.setting ?? checks[0]?.setting ?? 'unknown', early.retryAfterSeconds);
       for (const check of checks) {
         const decision = await store.take(check);
-        if (!decision.allowed) throw new Throttled(THROTTLED_MESSAGE, decision.retryAfterSeconds);
+        if (!decision.allowed) refuse(check.setting, decision.retryAfterSeconds);
       }
     },
     reset: (setting, client) => store.reset(checkOf(setting, client)),

@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// The modules, not their `request` bindings: X-Ray's capture (tracing.ts) patches `http.request` on them.
+import http from 'node:http';
+import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
@@ -236,7 +237,7 @@ export function httpWebhookSender(options: WebhookSenderOptions): WebhookSender 
           (error: NodeJS.ErrnoException) => callback(error, '', 4),
         );
       };
-      const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+      const send = target.protocol === 'https:' ? https.request : http.request;
       return new Promise<WebhookResult>((settle) => {
         let settled = false;
         const done = (result: WebhookResult) => {

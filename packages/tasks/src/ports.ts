@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sqsClient } from '@svc/platform/queues';
+import { traceClient } from '@svc/platform/tracing';
 import { bucketConfig, plannerConfig } from './config.js';
 import type { ReportDocument } from './schemas.js';
 
@@ -40,7 +41,9 @@ let s3: S3Client | undefined;
 export function s3Client(): S3Client {
   if (!s3) {
     const { AWS_ENDPOINT_URL_S3 } = bucketConfig();
-    s3 = new S3Client({ maxAttempts: 3, ...(AWS_ENDPOINT_URL_S3 ? { forcePathStyle: true } : {}) });
+    s3 = traceClient(
+      new S3Client({ maxAttempts: 3, ...(AWS_ENDPOINT_URL_S3 ? { forcePathStyle: true } : {}) }),
+    );
   }
   return s3;
 }

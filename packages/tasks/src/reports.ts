@@ -3,6 +3,7 @@ import {
   encodeCursor,
   isConditionFailure,
   mergeShards,
+  metrics,
   NotFound,
   type Page,
   readPosition,
@@ -19,6 +20,7 @@ import {
   type ReportBase,
 } from './carry-forward.js';
 import { CANDIDATE_SHARDS, REPORT_LIST_SHARDS, tasksDb } from './entities.js';
+import { TasksMetric } from './metrics.js';
 import type { ReportJob, ReportQueue, ReportStore, ShardJob } from './ports.js';
 import { REPORT_SCHEDULE } from './routes.js';
 import {
@@ -224,6 +226,9 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
     .go();
   // A condition failure means another run claimed a window from the same previous end first.
   if (transactionCodes(claim)) return outcome;
+  // 0 for a run on time; one interval or more when a run was missed (the SLO alarm's source).
+  const lagMs = now.getTime() - Date.parse(start) - deps.intervalMinutes * 60_000;
+  metrics.record(TasksMetric.runLag, 'Seconds', Math.max(0, Math.round(lagMs / 1000)));
   outcome.window = window;
   outcome.shards = await enqueueShards(deps.queue, schedule, window);
   await markEnqueued(schedule, window, outcome.shards);
@@ -415,6 +420,12 @@ export type GenerateOutcome = 'stored' | 'exists' | 'empty';
  * of the window never write a second report. A lease abandoned by a crashed worker is taken over.
  */
 export async function generateReport(job: ReportJob, deps: GenerateDeps): Promise<GenerateOutcome> {
+  const outcome = await generateOnce(job, deps);
+  metrics.count(TasksMetric.reports, { outcome });
+  return outcome;
+}
+
+async function generateOnce(job: ReportJob, deps: GenerateDeps): Promise<GenerateOutcome> {
   const reports = tasksDb().entities.report;
   const period = { start: job.start, end: job.end };
   const reportId = reportIdFor(job.userId, period);

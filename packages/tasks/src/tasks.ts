@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { BadRequest, Conflict, NotFound, retryContention, transactionCodes } from '@svc/platform';
+import { BadRequest, Conflict, metrics, NotFound, retryContention, transactionCodes } from '@svc/platform';
 import type { EntityItem } from 'electrodb';
 import { type AuditSettings, auditRecord, DEFAULT_AUDIT, recordNotApplied } from './audit.js';
 import { markActivity, markOpen } from './candidates.js';
 import { recordChange } from './carry-forward.js';
 import { type TaskEntity, tasksDb } from './entities.js';
+import { TasksMetric } from './metrics.js';
 import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookInput } from './schemas.js';
 
 type TaskItem = EntityItem<typeof TaskEntity>;
@@ -57,12 +58,16 @@ export async function applyWebhookEvent(
   const db = tasksDb();
   const { userId, id } = input.metadata;
   // Audit trail (audit.ts): a delivery that changes nothing is still recorded, once.
+  const counted = (outcome: 'applied' | 'stale' | 'repeat' | 'rejected') =>
+    metrics.count(TasksMetric.webhook(event), { outcome });
   const notApplied = async (outcome: 'stale' | 'repeat'): Promise<WebhookOutcome> => {
     await recordNotApplied(input, outcome, now, audit);
+    counted(outcome);
     return { applied: false };
   };
   const rejected = async (error: Error): Promise<Error> => {
     await recordNotApplied(input, 'rejected', now, audit);
+    counted('rejected');
     return error;
   };
 
@@ -78,6 +83,7 @@ export async function applyWebhookEvent(
     ]);
 
     if (current && current.userId !== userId) {
+      counted('rejected');
       throw new Conflict('This task id belongs to another user.', { 'metadata.userId': ['does not match'] });
     }
     if (event === 'created') {
@@ -144,8 +150,14 @@ export async function applyWebhookEvent(
       }),
       marking,
     ]);
-    if (written === 'already-applied') return { applied: false };
-    if (written) return { applied: true };
+    if (written === 'already-applied') {
+      counted('repeat');
+      return { applied: false };
+    }
+    if (written) {
+      counted('applied');
+      return { applied: true };
+    }
     // Someone else changed the task between our read and write: decide again on the fresh state.
     if (attempt >= 10) throw new Conflict('Too many concurrent changes to this task, retry later.');
   }

@@ -5,6 +5,7 @@ import {
   encodeCursor,
   Forbidden,
   mergeShards,
+  metrics,
   NotAuthenticated,
   NotFound,
   type Page,
@@ -17,6 +18,7 @@ import {
   ValidationFailed,
 } from '@svc/platform';
 import { LIST_SHARDS, listShard, visitsDb } from './entities.js';
+import { VisitsMetric } from './metrics.js';
 import { isTodayOrLater, palCredit, utcDay, VISIT_STATUSES, type VisitStatus } from './rules.js';
 import type { Completion, Transaction, Visit, VisitInput } from './schemas.js';
 import { isRevoked, type Session } from './tokens.js';
@@ -226,6 +228,7 @@ export async function requestVisit(memberId: string, input: VisitInput, now = ne
     }
     throw new Error(`unexpected visit request cancellation: ${codes.join(',')}`);
   }, CONTENTION);
+  metrics.count(VisitsMetric.requested);
   return toVisit(item);
 }
 
@@ -274,7 +277,10 @@ export async function releaseReservation(visit: VisitItem, now = new Date()): Pr
       ])
       .go();
     const codes = transactionCodes(outcome);
-    if (!codes) return true;
+    if (!codes) {
+      metrics.count(VisitsMetric.cancelled);
+      return true;
+    }
     if (codes[0] === 'ConditionalCheckFailed') return false;
     // A requested visit always holds its reservation; only a vanished member account gets here.
     throw new Conflict('The visit can no longer be canceled.');
@@ -349,6 +355,9 @@ export async function completeVisit(caller: Caller, visitId: string, now = new D
     // The member's reservation is gone only if its account was deleted, which cancels the visit first.
     throw new Conflict('The visit can no longer be completed.');
   }, CONTENTION);
+  metrics.count(VisitsMetric.completed);
+  metrics.count(VisitsMetric.minutesMoved, {}, m);
+  metrics.count(VisitsMetric.fees, {}, split.fee);
 
   const { users } = await readTogether({ users: [visit.memberId, palId] });
   const member = users.get(visit.memberId);

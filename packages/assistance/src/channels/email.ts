@@ -1,4 +1,5 @@
 import type { SESClient, SendEmailCommandInput } from '@aws-sdk/client-ses';
+import { traceClient } from '@svc/platform/tracing';
 import * as v from 'valibot';
 import { type ChannelSender, type DeliveryOutcome, type DeliveryRequest, defineChannel } from './channel.js';
 
@@ -144,10 +145,12 @@ let ses: SESClient | undefined;
 async function sesSendEmail(input: SendEmailCommandInput): Promise<unknown> {
   const sdk = await import('@aws-sdk/client-ses');
   // maxAttempts 1: the SDK would also retry timeouts, which could mail twice; throttling is retried below.
-  ses ??= new sdk.SESClient({
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 },
-  });
+  ses ??= traceClient(
+    new sdk.SESClient({
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 },
+    }),
+  );
   return ses.send(new sdk.SendEmailCommand(input));
 }
 
