@@ -16,8 +16,13 @@ import { call } from '../support/gateway.js';
 import { TEST_LIMITS } from '../support/limits.js';
 import { waitUntil } from '../support/wait.js';
 
+/**
+ * DynamoDB's per-key limits ÷ 100, while the workload below is 10,000/s ÷ 1,000: a 10× margin, not the same
+ * scale. At exactly the same scale (1 WCU / 3 RCU, no burst allowance in this proxy) the SMS send path answered
+ * three 503s and delivery fell behind by more than 90 s (tried at stop 13); that is still open in issue 16.
+ */
 const LIMITS = { wcu: 10, rcu: 30 };
-/** Requests per second of the measured phase: 10,000/s scaled by the same factor as the limits (÷ 100 … ÷ 1,000). */
+/** Requests per second of the measured phase: 10,000/s ÷ 1,000. */
 const RATE = 10;
 const SECONDS = 8;
 
@@ -59,7 +64,7 @@ afterAll(async () => {
 // Part of `pnpm test` (issue 16 asks for it in CI): it starts its own runtime and takes 75-90 s on a quiet
 // 2-core machine, most of it the warm-up (SCALE_DEBUG=1 prints the phases).
 describe(
-  'scale model: per-key limits ÷ 100, workload at the same scale',
+  'scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000',
   () => {
     it('visits request/list/complete and the SMS pipeline from many users: no 5xx, nothing lost, one acceptance per message', async () => {
       const heat = proxy as HeatProxy;
