@@ -1,5 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/**
+ * Packages the deployed bundles take from elsewhere (absolute paths: esbuild resolves aliases from its working
+ * directory). `jsonschema`: ElectroDB's model check, replaced by a stand-in that still tells a model from an
+ * entity (infra/lib/stubs/jsonschema.cjs; README Decisions, figures in BENCHMARKS.md section 3).
+ */
+export const BUNDLE_ALIASES: Record<string, string> = {
+  jsonschema: fileURLToPath(new URL('./stubs/jsonschema.cjs', import.meta.url)),
+};
 
 /** ESM bundles still meet CommonJS dependencies that call `require` for Node built-ins. */
 export const ESM_REQUIRE_SHIM =
@@ -18,6 +28,7 @@ export const DEPLOYED_ESBUILD: {
   target: string;
   mainFields: string[];
   banner: { js: string };
+  alias: Record<string, string>;
   minifySyntax: boolean;
   keepNames: boolean;
   sourcemap: boolean;
@@ -29,6 +40,7 @@ export const DEPLOYED_ESBUILD: {
   target: 'node24',
   mainFields: ['module', 'main'],
   banner: { js: ESM_REQUIRE_SHIM },
+  alias: BUNDLE_ALIASES,
   // Readable stack traces without NODE_OPTIONS=--enable-source-maps (README Decisions, figures from
   // test/bench/source-maps.ts): syntax minified, identifiers and line breaks kept, so a trace names
   // the real functions and its line sits under esbuild's `// packages/<svc>/src/<file>.ts` comment.
@@ -49,7 +61,10 @@ export function nodejsBundling(): BundlingOptions {
     banner: o.banner.js,
     minify: false,
     keepNames: o.keepNames,
-    esbuildArgs: { '--minify-syntax': o.minifySyntax },
+    esbuildArgs: {
+      '--minify-syntax': o.minifySyntax,
+      ...Object.fromEntries(Object.entries(o.alias).map(([from, to]) => [`--alias:${from}`, to])),
+    },
     sourceMap: o.sourcemap,
     sourcesContent: o.sourcesContent,
     // Bundle the SDK: the runtime's copy changes under us; the lockfile's does not.
