@@ -72,17 +72,17 @@ const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLo
  * the run ends with the table of both. `pnpm bench` as a whole: 600 s.
  */
 const BUDGET_S = {
-  setup: 40,
+  setup: 35,
   sizes: 2,
-  warm: 75,
-  cold: 110,
-  sourceMaps: 25,
-  trips: 15,
-  load: 26,
-  pipeline: 50,
+  warm: 70,
+  cold: 105,
+  sourceMaps: 18,
+  trips: 12,
+  load: 20,
+  pipeline: 45,
   heat: 120,
   reportRun: 120,
-  observability: 60,
+  observability: 50,
 } as const;
 type Phase = keyof typeof BUDGET_S;
 const tookMs: Partial<Record<Phase, number>> = {};
@@ -370,11 +370,11 @@ const ok = (r: Series | undefined) =>
 
 try {
   for (const problem of every.problems) missing.push(problem);
-  const WARMUP = Number(process.env.BENCH_WARMUP ?? 40);
-  const COUNT = Number(process.env.BENCH_COUNT ?? 100);
+  const WARMUP = Number(process.env.BENCH_WARMUP ?? 30);
+  const COUNT = Number(process.env.BENCH_COUNT ?? 80);
   /** Cold starts: at least COLD pairs (real, twin) per function, up to COLD_MAX while the spread straddles 1.30. */
-  const COLD = Number(process.env.BENCH_COLD_RUNS ?? 5);
-  const COLD_MAX = Math.max(COLD, Number(process.env.BENCH_COLD_MAX ?? 9));
+  const COLD = Number(process.env.BENCH_COLD_RUNS ?? 4);
+  const COLD_MAX = Math.max(COLD, Number(process.env.BENCH_COLD_MAX ?? 8));
   const TRIPS = 10;
   const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 2000);
 
@@ -437,7 +437,7 @@ try {
       const stackModule = stackOnly.get(name);
       const others = [twins.get(name), stackModule].filter((m): m is string => m !== undefined);
       // A request that consumes what it acts on needs a fresh account or visit per call: fewer rounds.
-      const [warmup, count] = maker.consumes ? [Math.min(WARMUP, 15), Math.min(COUNT, 50)] : [WARMUP, COUNT];
+      const [warmup, count] = maker.consumes ? [Math.min(WARMUP, 10), Math.min(COUNT, 40)] : [WARMUP, COUNT];
       const warmRun = await runModule(
         name,
         assets.get(name) ?? '',
@@ -567,7 +567,7 @@ try {
       'variant of section 7) and calls them in turn, call by call, starting each round with a different one: all ' +
       'are timed in the same process at the same moments against the same DynamoDB Local, so machine noise, GC and ' +
       `JIT warm-up hit them alike. ${WARMUP} warm-up rounds, then ${COUNT} timed rounds (fewer, at least 20, where ` +
-      `they take more than ${WARM_MS / 1000} s: the scrypt routes; 15 and 50 where each call needs a fresh account or ` +
+      `they take more than ${WARM_MS / 1000} s: the scrypt routes; 10 and 40 where each call needs a fresh account or ` +
       'visit). "p50 95% CI" is the median\'s confidence interval from the order statistics. CPU = the process\'s ' +
       'user+system time during the call (`process.cpuUsage`, median), which leaves out the time DynamoDB Local and ' +
       'the other stand-ins spend. Target: real p50 ≤ 1.1 × twin p50.',
@@ -677,7 +677,7 @@ try {
 
   // Skipped by --only (a twin check), unless BENCH_SOURCE_MAPS=1; alone: `pnpm exec tsx test/bench/source-maps.ts`.
   if (!only || process.env.BENCH_SOURCE_MAPS === '1') {
-    const SM_RUNS = Number(process.env.BENCH_SOURCE_MAP_RUNS ?? 5);
+    const SM_RUNS = Number(process.env.BENCH_SOURCE_MAP_RUNS ?? 4);
     const smRows = await timed('sourceMaps', () =>
       measureSourceMaps(SOURCE_MAP_FUNCTIONS, SM_RUNS, functionsOf),
     );
@@ -732,7 +732,7 @@ try {
   let duplicates = 0;
   if (!only) {
     // ---------- 5. gateway load ----------
-    const DURATION = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
+    const DURATION = Number(process.env.BENCH_LOAD_SECONDS ?? 6);
     const loadDone = clock('load');
     note(
       `## 5. Throughput through the local gateway (autocannon, 10 connections, 127.0.0.1; budget ${BUDGET_S.load} s)`,
