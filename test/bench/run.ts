@@ -196,6 +196,25 @@ const built = await build({
   logLevel: 'warning',
 });
 writeFileSync(join(outDir, 'meta.json'), JSON.stringify(built.metafile));
+/**
+ * BENCH_BEFORE=1: also the functions as bundled before issue 20 (no aliases), timed in the same cold-start rounds
+ * (real, before, twin), so the "before" columns come from this run; with BENCH_SAVE_BASELINE=1 they become
+ * test/bench/cold-baseline.json, which later runs show instead.
+ */
+const BEFORE = process.env.BENCH_BEFORE === '1';
+const before = new Map(BEFORE ? names.map((n) => [n, bundleIn('before', n)]) : []);
+if (BEFORE)
+  await build({
+    ...DEPLOYED_ESBUILD,
+    alias: {},
+    entryPoints: Object.fromEntries(
+      names.map((n) => [`before/${n}/index`, join(REPO, functionsOf[n]?.handler ?? '')]),
+    ),
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    absWorkingDir: REPO,
+    logLevel: 'warning',
+  });
 
 note('# Benchmarks');
 note('');
@@ -392,6 +411,8 @@ try {
     real: Measured;
     twin?: Measured;
     stack?: { warm: Series; colds: ChildResult[] };
+    /** BENCH_BEFORE=1: cold starts of the pre-issue-20 bundle. */
+    before?: ChildResult[];
   }
   const samplesOf = (r: Series) => [...r.samples].sort((x, y) => x - y);
   const p50 = (m: { warm: Series }) => p(samplesOf(m.warm), 0.5);
@@ -463,7 +484,7 @@ try {
     for (const name of prepared) {
       const maker = makerOf(name);
       const stackModule = stackOnly.get(name);
-      const colds: Record<string, ChildResult[]> = { real: [], twin: [], stack: [] };
+      const colds: Record<string, ChildResult[]> = { real: [], twin: [], stack: [], before: [] };
       for (let i = 0; i < COLD_MAX; i++) {
         if (i >= COLD) {
           if (!colds.twin?.length) break;
@@ -471,7 +492,11 @@ try {
           if (lo > 1.3 || hi <= 1.3) break;
         }
         // Alternate which goes first, so neither always follows the other's disk and CPU state.
-        const order = i % 2 ? modulesOf(name).reverse() : modulesOf(name);
+        const kinds = [
+          ...modulesOf(name),
+          ...(before.has(name) ? [['before', before.get(name) ?? '']] : []),
+        ] as [string, string][];
+        const order = i % 2 ? kinds.reverse() : kinds;
         for (const [kind, module] of order)
           colds[kind]?.push(await runModule(name, module, await maker.make(1), { warmup: 0, count: 0 }));
         if (stackModule && i < COLD)
@@ -484,38 +509,49 @@ try {
     }
   });
 
-  // ---- section 4: DynamoDB calls. Counting does not depend on timing, so three functions at a time, each
-  // process behind its own counting proxy.
+  // ---- section 4: DynamoDB calls. Counting does not depend on timing, so three services at a time, each
+  // process behind its own counting proxy; one service's functions (and a function and its twin) never run at
+  // once, since they share accounts, limits and items.
   const tripsOf = new Map<string, Record<string, Pick<Measured, 'calls' | 'ops' | 'capacity'>>>();
   await timed('trips', async () => {
-    const jobs = prepared.flatMap((name) =>
-      modulesOf(name).map(([kind, module]) => ({ name, kind, module })),
-    );
+    const serviceOf = (name: string) => name.match(/^[A-Z][a-z]+/)?.[0] ?? name;
+    const groups = new Map<string, { name: string; kind: string; module: string }[]>();
+    for (const name of prepared)
+      for (const [kind, module] of modulesOf(name))
+        groups.set(serviceOf(name), [...(groups.get(serviceOf(name)) ?? []), { name, kind, module }]);
+    const queue = [...groups.values()].sort((a, b) => b.length - a.length);
     const lanes = await Promise.all([0, 1, 2].map(() => startCountingProxy(runtime.endpoints.dynamodb)));
-    let next = 0;
     await Promise.all(
       lanes.map(async (proxy) => {
-        for (let job = jobs[next++]; job; job = jobs[next++]) {
-          proxy.reset();
-          await runModule(
-            job.name,
-            job.module,
-            await makerOf(job.name).make(1 + TRIPS),
-            { warmup: 0, count: TRIPS },
-            { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint },
-          );
-          const per = (n: number) => n / (1 + TRIPS);
-          const entry = tripsOf.get(job.name) ?? {};
-          entry[job.kind] = {
-            calls: per(Object.values(proxy.tally.calls).reduce((x, y) => x + y, 0)),
-            ops: Object.entries(proxy.tally.calls)
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([op, n]) => `${op} ${f2(per(n))}`)
-              .join(', '),
-            capacity: per(proxy.tally.capacity),
-          };
-          tripsOf.set(job.name, entry);
-        }
+        for (let group = queue.shift(); group; group = queue.shift())
+          for (const job of group) {
+            proxy.reset();
+            try {
+              await runModule(
+                job.name,
+                job.module,
+                await makerOf(job.name).make(1 + TRIPS),
+                { warmup: 0, count: TRIPS },
+                { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint },
+              );
+            } catch (error) {
+              // One failed count costs its row, not the whole run (the timed sections are already done).
+              const why = (error as Error).message.slice(0, 300).replaceAll('\n', ' ');
+              missing.push(`- ${job.name} (${job.kind}): DynamoDB calls not counted: ${why}`);
+              continue;
+            }
+            const per = (n: number) => n / (1 + TRIPS);
+            const entry = tripsOf.get(job.name) ?? {};
+            entry[job.kind] = {
+              calls: per(Object.values(proxy.tally.calls).reduce((x, y) => x + y, 0)),
+              ops: Object.entries(proxy.tally.calls)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([op, n]) => `${op} ${f2(per(n))}`)
+                .join(', '),
+              capacity: per(proxy.tally.capacity),
+            };
+            tripsOf.set(job.name, entry);
+          }
       }),
     );
     await Promise.all(lanes.map((proxy) => proxy.stop()));
@@ -538,6 +574,7 @@ try {
       note: makerOf(name).note,
       real: measured('real') as Measured,
       twin: measured('twin'),
+      before: colds.before?.length ? colds.before : undefined,
       stack: warm.stack ? { warm: warm.stack, colds: colds.stack ?? [] } : undefined,
     };
   });
@@ -604,6 +641,9 @@ try {
     ]),
   );
 
+  const baseline = existsSync(BASELINE)
+    ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as ColdBaseline)
+    : { functions: {} as ColdBaseline['functions'] };
   note(
     `## 3. Cold start (fresh Node process: import the bundle, serve the first invocation; ${budgetOf('cold')})`,
   );
@@ -615,16 +655,15 @@ try {
       'the first invocation (incl. SSM/JWKS fetches and the first connections); "since start" adds Node\'s own boot ' +
       '(performance.now() at the end of the first invocation). Target: init+first ≤ 1.3 × twin. Each process has ' +
       `the template's NODE_OPTIONS (${JSON.stringify(templateEnvironment(names[0] ?? '').NODE_OPTIONS ?? '')}), twins too, ` +
-      'and the twin is bundled with the same options. "before" is test/bench/cold-baseline.json: the same ' +
-      'measurement before issue 20 (its date and settings inside), as a ratio to its own twin, since absolute ' +
-      'figures move with the machine.',
+      'and the twin is bundled with the same options. "before" is the bundle as built before issue 20 (no aliases): ' +
+      (BEFORE
+        ? 'timed in this run, in the same rounds (real, before, twin).'
+        : `from test/bench/cold-baseline.json (${baseline.measured ?? 'not recorded'}), as a ratio to its own twin, ` +
+          'since absolute figures move with the machine; `BENCH_BEFORE=1` times it in the same rounds instead.'),
   );
   note('');
   const med = (m: { colds: ChildResult[] } | undefined, pick: (c: ChildResult) => number) =>
     m ? f1(median(m.colds.map(pick))) : '–';
-  const baseline = existsSync(BASELINE)
-    ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as ColdBaseline)
-    : { functions: {} as ColdBaseline['functions'] };
   table(
     [
       'function',
@@ -642,7 +681,11 @@ try {
       'before ratio',
     ],
     rows.map((r) => {
-      const before = baseline.functions[r.name];
+      // This run's own pre-issue-20 bundle when BENCH_BEFORE=1, else the stored baseline.
+      const before =
+        r.before && r.twin
+          ? { real: coldOf({ colds: r.before }), twin: coldOf(r.twin), pairs: r.before.length }
+          : baseline.functions[r.name];
       const [lo, hi] = r.twin ? iqr(pairRatios(r.real.colds, r.twin.colds)) : [Number.NaN, Number.NaN];
       return [
         r.name,
@@ -667,7 +710,12 @@ try {
       functions: Object.fromEntries(
         withTwin.map((r) => [
           r.name,
-          { real: coldOf(r.real), twin: coldOf(r.twin), pairs: r.real.colds.length },
+          // With BENCH_BEFORE=1 the pre-issue-20 bundle, else this run's.
+          {
+            real: coldOf({ colds: r.before ?? r.real.colds }),
+            twin: coldOf(r.twin),
+            pairs: r.real.colds.length,
+          },
         ]),
       ),
     };
