@@ -74,8 +74,8 @@ const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLo
 const BUDGET_S = {
   setup: 35,
   sizes: 2,
-  warm: 70,
-  cold: 105,
+  warm: 60,
+  cold: 140,
   sourceMaps: 18,
   trips: 12,
   load: 20,
@@ -197,11 +197,13 @@ const built = await build({
 });
 writeFileSync(join(outDir, 'meta.json'), JSON.stringify(built.metafile));
 /**
- * BENCH_BEFORE=1: also the functions as bundled before issue 20 (no aliases), timed in the same cold-start rounds
- * (real, before, twin), so the "before" columns come from this run; with BENCH_SAVE_BASELINE=1 they become
- * test/bench/cold-baseline.json, which later runs show instead.
+ * The functions as bundled before issue 20 (no aliases), timed in the first BEFORE_RUNS cold-start rounds
+ * beside the real one and the twin, so section 3's "before" columns come from the same moments of the same run.
+ * BENCH_BEFORE=0 leaves them out (then test/bench/cold-baseline.json, if there, fills the columns; it is
+ * written by BENCH_SAVE_BASELINE=1).
  */
-const BEFORE = process.env.BENCH_BEFORE === '1';
+const BEFORE = process.env.BENCH_BEFORE !== '0';
+const BEFORE_RUNS = Number(process.env.BENCH_BEFORE_RUNS ?? 3);
 const before = new Map(BEFORE ? names.map((n) => [n, bundleIn('before', n)]) : []);
 if (BEFORE)
   await build({
@@ -390,7 +392,7 @@ const ok = (r: Series | undefined) =>
 try {
   for (const problem of every.problems) missing.push(problem);
   const WARMUP = Number(process.env.BENCH_WARMUP ?? 30);
-  const COUNT = Number(process.env.BENCH_COUNT ?? 80);
+  const COUNT = Number(process.env.BENCH_COUNT ?? 70);
   /** Cold starts: at least COLD pairs (real, twin) per function, up to COLD_MAX while the spread straddles 1.30. */
   const COLD = Number(process.env.BENCH_COLD_RUNS ?? 4);
   const COLD_MAX = Math.max(COLD, Number(process.env.BENCH_COLD_MAX ?? 8));
@@ -494,7 +496,7 @@ try {
         // Alternate which goes first, so neither always follows the other's disk and CPU state.
         const kinds = [
           ...modulesOf(name),
-          ...(before.has(name) ? [['before', before.get(name) ?? '']] : []),
+          ...(before.has(name) && i < BEFORE_RUNS ? [['before', before.get(name) ?? '']] : []),
         ] as [string, string][];
         const order = i % 2 ? kinds.reverse() : kinds;
         for (const [kind, module] of order)
@@ -657,7 +659,7 @@ try {
       `the template's NODE_OPTIONS (${JSON.stringify(templateEnvironment(names[0] ?? '').NODE_OPTIONS ?? '')}), twins too, ` +
       'and the twin is bundled with the same options. "before" is the bundle as built before issue 20 (no aliases): ' +
       (BEFORE
-        ? 'timed in this run, in the same rounds (real, before, twin).'
+        ? `timed in this run, in the first ${BEFORE_RUNS} rounds beside the real one and the twin (median of those).`
         : `from test/bench/cold-baseline.json (${baseline.measured ?? 'not recorded'}), as a ratio to its own twin, ` +
           'since absolute figures move with the machine; `BENCH_BEFORE=1` times it in the same rounds instead.'),
   );
