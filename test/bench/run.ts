@@ -77,7 +77,7 @@ const BUDGET_S = {
   warm: 60,
   cold: 140,
   sourceMaps: 18,
-  trips: 12,
+  trips: 25,
   load: 20,
   pipeline: 45,
   heat: 120,
