@@ -35,8 +35,8 @@ export const GAP_NOTES: string[] = [
   '',
   '**Cold.** Cold start is dominated by code size, and the twins are now bundled exactly like the functions ' +
     '(identifiers and line breaks kept), so section 1 compares like with like: the real bundles are about twice ' +
-    "the twins, and importing them costs the difference (the import columns of section 3). A V8 profile of the " +
-    "import (VisitsGetUser) puts most of it in reading, decoding and compiling the file, not in running any one " +
+    'the twins, and importing them costs the difference (the import columns of section 3). A V8 profile of the ' +
+    'import (VisitsGetUser) puts most of it in reading, decoding and compiling the file, not in running any one ' +
     "package's top level; by package (section 1's largest parts) the extra size is ElectroDB (~390 KiB as " +
     'deployed), Powertools Logger/Parameters (~100 KiB), lib-dynamodb, valibot, middy and our own code, and in ' +
     "DispatchSendMessage, DispatchGetMessage, DispatchListMessages and DispatchDeliveryStatus libphonenumber's full " +
