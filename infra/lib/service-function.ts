@@ -5,11 +5,12 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { nodejsBundling } from './bundling.js';
 import {
   baseEnvironment,
   parameterName,
@@ -36,10 +37,6 @@ export const anyKmsKeyArn = (stack: Stack) =>
 
 /** The monorepo root: handler paths in route tables are relative to it, and esbuild resolves from it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** ESM bundles still meet CommonJS dependencies that call `require` for Node built-ins. */
-const ESM_REQUIRE_SHIM =
-  "import { createRequire as __svcCreateRequire } from 'node:module'; const require = __svcCreateRequire(import.meta.url);";
 
 const APPLICATION_LOG_LEVEL: Record<StageConfig['logLevel'], lambda.ApplicationLogLevel> = {
   DEBUG: lambda.ApplicationLogLevel.DEBUG,
@@ -125,24 +122,7 @@ export class ServiceFunction extends NodejsFunction {
       systemLogLevelV2: lambda.SystemLogLevel.INFO,
       awsSdkConnectionReuse: false,
       environment: { ...baseEnvironment(stage, props.serviceName), ...props.environment },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        // Readable stack traces without NODE_OPTIONS=--enable-source-maps (README Decisions, figures from
-        // test/bench/source-maps.ts): syntax minified, identifiers and line breaks kept, so a trace names
-        // the real functions and its line sits under esbuild's `// packages/<svc>/src/<file>.ts` comment.
-        // The map is still written beside the bundle, for mapping a trace offline.
-        minify: false,
-        keepNames: true,
-        esbuildArgs: { '--minify-syntax': true },
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle the SDK: the runtime's copy changes under us; the lockfile's does not.
-        bundleAwsSDK: true,
-        externalModules: [],
-      },
+      bundling: nodejsBundling(),
     });
 
     this.functionId = id;

@@ -33,13 +33,18 @@ export const GAP_NOTES: string[] = [
     'DynamoDB itself, which answers in single-digit milliseconds over the network, the same fixed cost is a smaller ' +
     'share of each call. ElectroDB, middy and valibot are fixed by the design card, so this is where the gap is left.',
   '',
-  '**Cold.** Cold start is dominated by code size: the real bundles are about twice the twins (section 1), and ' +
-    'importing them costs the difference (the import columns of section 3). Of the extra size, ElectroDB is about ' +
-    '190 KiB and its jsonschema dependency about 28 KiB (esbuild metafile of StatsGetCourse), the rest valibot, middy ' +
-    'and Powertools Logger; ElectroDB also builds and validates each entity model inside the first call. Both ' +
-    'libraries are fixed by the design card, so the 1.3× cold target is not reachable with them against a twin that ' +
-    'uses none. The stack-only rows above show where it goes: for stats and dispatch the HTTP stack on its own ' +
-    'starts as fast as the twin or faster, and the gap is ElectroDB; the visits stack-only variant already ' +
+  '**Cold.** Cold start is dominated by code size, and the twins are now bundled exactly like the functions ' +
+    '(identifiers and line breaks kept), so section 1 compares like with like: the real bundles are about twice ' +
+    'the twins, and importing them costs the difference (the import columns of section 3). A V8 profile of the ' +
+    'import (VisitsGetUser) puts most of it in reading, decoding and compiling the file, not in running any one ' +
+    "package's top level; by package (section 1's largest parts) the extra size is ElectroDB (~390 KiB as " +
+    'deployed), Powertools Logger/Parameters (~100 KiB), lib-dynamodb, valibot, middy and our own code, and in ' +
+    "DispatchSendMessage, DispatchGetMessage, DispatchListMessages and DispatchDeliveryStatus libphonenumber's full " +
+    'metadata (247 KiB; SPEC §5 needs the full set). Issue 20 took out what a first request does not need and ' +
+    "did not change behaviour: ElectroDB's per-entity jsonschema walk (a stand-in, README Decisions). What remains " +
+    'is fixed by the design card (ElectroDB, middy, valibot, Powertools); the "before" columns of section 3 show ' +
+    'the change per function. The stack-only rows above show where it goes: for stats and dispatch the HTTP stack ' +
+    'on its own starts about as fast as the twin, and the gap is ElectroDB; the visits stack-only variant already ' +
     'includes ElectroDB, for the account lookup of its authenticator. On Lambda the import is paid once per ' +
     'container; provisioned concurrency would hide it, and is not configured.',
 ];

@@ -4,28 +4,36 @@
 // `pnpm bench --only A,B` measures just those functions (fewer knobs: BENCH_COUNT, BENCH_COLD_RUNS), prints
 // both answers side by side to check a twin, and writes nothing. `--no-heat` skips section 8 (partition heat,
 // test/bench/heat.ts, which also runs alone: `pnpm exec tsx test/bench/heat.ts`).
-import { execFile, execFileSync, fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DEPLOYED_ESBUILD } from '@svc/infra/bundling';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@svc/local/dynamodb';
 import { startLocalRuntime } from '@svc/local/runtime';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { TEST_LIMITS } from '../support/limits.js';
 import { everyFunction } from './every-function.js';
 import { CALL_REASONS, GAP_NOTES } from './findings.js';
 import { partitionHeat } from './heat.js';
 import { startCountingProxy } from './proxy.js';
 import { reportRunBench } from './report-run.js';
-import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, sourceMapTable } from './source-maps.js';
+import { measureSourceMaps, SOURCE_MAP_FUNCTIONS, SOURCE_MAP_LEGEND, sourceMapTable } from './source-maps.js';
+import type { TemplateFunction } from './template.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+/** Cold start per function before issue 20's changes (init+first ms, real and twin): the "before" columns. */
+const BASELINE = fileURLToPath(new URL('./cold-baseline.json', import.meta.url));
+interface ColdBaseline {
+  measured?: string;
+  functions: Record<string, { real: number; twin: number; pairs: number }>;
+}
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -58,85 +66,157 @@ const table = (head: string[], rows: (string | number)[][]) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
-// ---------- 1. bundle sizes ----------
-const template = join(REPO, 'cdk.out', 'Svc-dev.template.json');
-if (!(args.has('--no-synth') && existsSync(template))) {
-  console.log('$ pnpm exec cdk synth -c stage=dev -q');
-  execFileSync('pnpm', ['exec', 'cdk', 'synth', '-c', 'stage=dev', '-q'], { cwd: REPO, stdio: 'inherit' });
-}
-const resources = (
-  JSON.parse(readFileSync(template, 'utf8')) as {
-    Resources: Record<
-      string,
-      {
-        Type: string;
-        Metadata?: Record<string, string>;
-        Properties?: { Environment?: { Variables?: Record<string, unknown> } };
-      }
-    >;
+// ---------- time budget ----------
+/**
+ * Every section states its budget (seconds on a quiet 2-core machine) in its heading and reports what it took;
+ * the run ends with the table of both. `pnpm bench` as a whole: 600 s.
+ */
+const BUDGET_S = {
+  setup: 35,
+  sizes: 2,
+  warm: 60,
+  cold: 140,
+  sourceMaps: 18,
+  trips: 25,
+  load: 20,
+  pipeline: 45,
+  heat: 120,
+  reportRun: 120,
+  observability: 50,
+} as const;
+type Phase = keyof typeof BUDGET_S;
+const tookMs: Partial<Record<Phase, number>> = {};
+const timed = async <T>(phase: Phase, run: () => Promise<T>): Promise<T> => {
+  const t0 = performance.now();
+  try {
+    return await run();
+  } finally {
+    tookMs[phase] = (tookMs[phase] ?? 0) + performance.now() - t0;
+    console.log(`[${phase}: ${f1((tookMs[phase] ?? 0) / 1000)} s of ${BUDGET_S[phase]} s]`);
   }
-).Resources;
+};
+/** Starts the clock of a phase measured inline; call the result when it ends. */
+const clock = (phase: Phase) => {
+  const t0 = performance.now();
+  return () => {
+    tookMs[phase] = (tookMs[phase] ?? 0) + performance.now() - t0;
+  };
+};
+const budgetOf = (...phases: Phase[]) =>
+  `budget ${phases.reduce((a, ph) => a + BUDGET_S[ph], 0)} s, took ${f1(
+    phases.reduce((a, ph) => a + (tookMs[ph] ?? 0), 0) / 1000,
+  )} s`;
+
+// ---------- setup: the template, the bundles, the local system, at once (nothing is timed yet) ----------
+// The template comes from an in-process synth without esbuild (test/bench/template.ts, its own process), and
+// the bench bundles every function, twin and stack-only variant in one esbuild build with the options every
+// deployed function gets (infra/lib/bundling.ts; test/infra/bundling.test.ts proves the bytes equal the cdk.out
+// asset's): a full `cdk synth` spends a minute bundling one function after another.
+if (args.has('--no-synth')) console.log('--no-synth: no longer needed (the bench never runs cdk synth)');
+const setupStarted = performance.now();
+const TEMPLATE = fileURLToPath(new URL('./template.ts', import.meta.url));
+const outDir = mkdtempSync(join(tmpdir(), 'svc-bench-'));
+// ---------- the local system ----------
+const logFile = join(outDir, 'runtime.log');
+let logLines = 0;
+const runtimeJob = startLocalRuntime({
+  port: 0,
+  schedules: false,
+  // The bench drives thousands of logins, sign-ups and sends from one address: test-stage limits
+  // (the limiter still runs, so its writes are in the figures).
+  stage: { limits: TEST_LIMITS },
+  log: (fn, line) => {
+    logLines += 1;
+    if (logLines < 20_000) writeFileSync(logFile, `[${fn}] ${line}\n`, { flag: 'a' });
+  },
+});
+// Accounts, visits, tokens and events for every function, made through the services while the rest is built.
+const everyJob = runtimeJob.then((rt) => everyFunction(rt, REPO, only));
+everyJob.catch(() => undefined);
+
+const templateJob = new Promise<Record<string, TemplateFunction>>((resolve, reject) => {
+  const child = fork(TEMPLATE, [], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.on('exit', (code) =>
+    code === 0
+      ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, TemplateFunction>)
+      : reject(new Error(`test/bench/template.ts exited ${code}`)),
+  );
+});
+const functionsOf = await templateJob;
 /**
  * The literal variables the template gives a function (NODE_OPTIONS included); the ones CloudFormation
  * resolves (table, queue URLs, API URL) come from the local runtime, which points them at its services.
  * BENCH_NODE_OPTIONS=<flags> replaces NODE_OPTIONS, to measure what a flag costs (`BENCH_NODE_OPTIONS= `: none).
  */
 const templateEnvironment = (name: string): Record<string, string> => {
-  const variables = resources[name]?.Properties?.Environment?.Variables ?? {};
-  const literal = Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string');
-  const env = Object.fromEntries(literal);
+  const env = { ...(functionsOf[name]?.environment ?? {}) };
   if (process.env.BENCH_NODE_OPTIONS !== undefined) env.NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
   return env;
 };
-const assets = new Map<string, string>();
-for (const [id, r] of Object.entries(resources)) {
-  const path = r.Metadata?.['aws:asset:path'];
-  // Our functions only: CDK's own providers (the dev bucket's auto-delete) are not bundles of ours.
-  const bundle = path ? join(REPO, 'cdk.out', path, 'index.mjs') : undefined;
-  if (r.Type === 'AWS::Lambda::Function' && bundle && existsSync(bundle)) assets.set(id, bundle);
-}
-const names = [...assets.keys()].sort().filter((n) => !only || only.has(n));
-if (only) for (const n of only) if (!assets.has(n)) throw new Error(`--only: no function ${n} in cdk.out`);
+const names = Object.keys(functionsOf)
+  .sort()
+  .filter((n) => !only || only.has(n));
+if (only)
+  for (const n of only) if (!functionsOf[n]) throw new Error(`--only: no function ${n} in the registry`);
 
-// ---------- the twins, bundled like the real ones ----------
-const outDir = mkdtempSync(join(tmpdir(), 'svc-bench-'));
 const source = (dir: string, name: string) =>
   fileURLToPath(new URL(`./${dir}/${kebab(name)}.ts`, import.meta.url));
+const bundleIn = (dir: string, name: string) => join(outDir, dir, name, 'index.mjs');
+const assets = new Map(names.map((n) => [n, bundleIn('real', n)]));
 /** The bare-SDK twin of each function that has one (test/bench/minimal/<kebab name>.ts). */
 const twins = new Map(
-  names
-    .filter((n) => existsSync(source('minimal', n)))
-    .map((n) => [n, join(outDir, 'minimal', n, 'index.mjs')]),
+  names.filter((n) => existsSync(source('minimal', n))).map((n) => [n, bundleIn('minimal', n)]),
 );
 /**
  * The same route's real middleware stack around a no-op implementation (test/bench/stack-only/): splits
  * a route's gap to its twin into "our HTTP stack" and "the domain code and ElectroDB".
  */
 const stackOnly = new Map(
-  names
-    .filter((n) => existsSync(source('stack-only', n)))
-    .map((n) => [n, join(outDir, 'stack-only', n, 'index.mjs')]),
+  names.filter((n) => existsSync(source('stack-only', n))).map((n) => [n, bundleIn('stack-only', n)]),
 );
 const entryPoints: Record<string, string> = {};
+for (const n of names) entryPoints[`real/${n}/index`] = join(REPO, functionsOf[n]?.handler ?? '');
 for (const n of twins.keys()) entryPoints[`minimal/${n}/index`] = source('minimal', n);
 for (const n of stackOnly.keys()) entryPoints[`stack-only/${n}/index`] = source('stack-only', n);
-await build({
+// Real functions and twins alike: "the twin bundled and run the same way".
+const built = await build({
+  ...DEPLOYED_ESBUILD,
   entryPoints,
   outdir: outDir,
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  banner: {
-    js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);",
-  },
+  absWorkingDir: REPO,
+  metafile: true,
   logLevel: 'warning',
 });
+writeFileSync(join(outDir, 'meta.json'), JSON.stringify(built.metafile));
+/**
+ * The functions as bundled before issue 20 (no aliases), timed in the first BEFORE_RUNS cold-start rounds
+ * beside the real one and the twin, so section 3's "before" columns come from the same moments of the same run.
+ * BENCH_BEFORE=0 leaves them out (then test/bench/cold-baseline.json, if there, fills the columns; it is
+ * written by BENCH_SAVE_BASELINE=1).
+ */
+const BEFORE = process.env.BENCH_BEFORE !== '0';
+const BEFORE_RUNS = Number(process.env.BENCH_BEFORE_RUNS ?? 3);
+const before = new Map(BEFORE ? names.map((n) => [n, bundleIn('before', n)]) : []);
+if (BEFORE)
+  await build({
+    ...DEPLOYED_ESBUILD,
+    alias: {},
+    entryPoints: Object.fromEntries(
+      names.map((n) => [`before/${n}/index`, join(REPO, functionsOf[n]?.handler ?? '')]),
+    ),
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    absWorkingDir: REPO,
+    logLevel: 'warning',
+  });
 
 note('# Benchmarks');
 note('');
@@ -172,8 +252,14 @@ note(
 );
 note('');
 
+const sizesDone = clock('sizes');
 note(
-  '## 1. Bundle size per function (cdk.out asset index.mjs, minified ESM, AWS SDK bundled; source maps excluded)',
+  `## 1. Bundle size per function (index.mjs as deployed, AWS SDK bundled; source maps excluded; budget ${BUDGET_S.sizes} s)`,
+);
+note('');
+note(
+  'What each bundle carries, from the esbuild metafile: "largest parts" are the KiB each package (or our own ' +
+    'code, by workspace package) adds to the output, biggest first.',
 );
 note('');
 const size = (file: string | undefined) => {
@@ -181,26 +267,53 @@ const size = (file: string | undefined) => {
   const raw = readFileSync(file);
   return [(raw.length / 1024).toFixed(0), (gzipSync(raw).length / 1024).toFixed(0)];
 };
+/** Output bytes per package of one bundle: node_modules packages by name, our code by workspace folder. */
+const partsOf = (meta: Metafile, dir: string, name: string) => {
+  const output = meta.outputs[`${relative(REPO, outDir)}/${dir}/${name}/index.mjs`.replace(/^\/+/, '')];
+  const parts = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const pkg =
+      input.match(/node_modules\/(?!.*node_modules\/)((?:@[^/]+\/)?[^/]+)/)?.[1] ??
+      input.match(/^(packages\/[^/]+|functions|test\/bench)/)?.[1] ??
+      input;
+    parts.set(pkg, (parts.get(pkg) ?? 0) + bytesInOutput);
+  }
+  return [...parts].sort((a, b) => b[1] - a[1]);
+};
+const metaOf = (() => {
+  const out: Metafile = built.metafile ?? { inputs: {}, outputs: {} };
+  // esbuild names outputs relative to absWorkingDir; outDir sits outside it, so match by suffix.
+  const outputs: Metafile['outputs'] = {};
+  for (const [file, o] of Object.entries(out.outputs))
+    outputs[file.replace(/^.*?\/(real|minimal|stack-only)\//, `${relative(REPO, outDir)}/$1/`)] = o;
+  return { ...out, outputs };
+})();
 table(
-  ['function', 'raw KiB', 'gzip KiB', 'twin raw KiB', 'twin gzip KiB', 'stack-only raw KiB'],
-  names.map((n) => [n, ...size(assets.get(n)), ...size(twins.get(n)), size(stackOnly.get(n))[0] ?? '–']),
+  [
+    'function',
+    'raw KiB',
+    'gzip KiB',
+    'twin raw KiB',
+    'twin gzip KiB',
+    'stack-only raw KiB',
+    'largest parts (KiB)',
+  ],
+  names.map((n) => [
+    n,
+    ...size(assets.get(n)),
+    ...size(twins.get(n)),
+    size(stackOnly.get(n))[0] ?? '–',
+    partsOf(metaOf, 'real', n)
+      .slice(0, 6)
+      .map(([pkg, bytes]) => `${pkg} ${(bytes / 1024).toFixed(0)}`)
+      .join(', '),
+  ]),
 );
-
-// ---------- the local system ----------
-const logFile = join(outDir, 'runtime.log');
-let logLines = 0;
-const runtime = await startLocalRuntime({
-  port: 0,
-  schedules: false,
-  // The bench drives thousands of logins, sign-ups and sends from one address: test-stage limits
-  // (the limiter still runs, so its writes are in the figures).
-  stage: { limits: TEST_LIMITS },
-  log: (fn, line) => {
-    logLines += 1;
-    if (logLines < 20_000) writeFileSync(logFile, `[${fn}] ${line}\n`, { flag: 'a' });
-  },
-});
-console.log(`local runtime at ${runtime.url} (function log: ${logFile})`);
+sizesDone();
+const runtime = await runtimeJob;
+const every = await everyJob;
+tookMs.setup = performance.now() - setupStarted;
+console.log(`local runtime at ${runtime.url} (function log: ${logFile}); setup ${f1(tookMs.setup / 1000)} s`);
 const sqs = new SQSClient({
   endpoint: runtime.endpoints.sqs,
   region: LOCAL_REGION,
@@ -277,14 +390,14 @@ const ok = (r: Series | undefined) =>
     : '–';
 
 try {
-  const every = await everyFunction(runtime, REPO, only);
   for (const problem of every.problems) missing.push(problem);
-  const WARMUP = Number(process.env.BENCH_WARMUP ?? 60);
-  const COUNT = Number(process.env.BENCH_COUNT ?? 150);
-  const COLD = Number(process.env.BENCH_COLD_RUNS ?? 10);
+  const WARMUP = Number(process.env.BENCH_WARMUP ?? 30);
+  const COUNT = Number(process.env.BENCH_COUNT ?? 70);
+  /** Cold starts: at least COLD pairs (real, twin) per function, up to COLD_MAX while the spread straddles 1.30. */
+  const COLD = Number(process.env.BENCH_COLD_RUNS ?? 4);
+  const COLD_MAX = Math.max(COLD, Number(process.env.BENCH_COLD_MAX ?? 8));
   const TRIPS = 10;
-  const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 3000);
-  const proxy = await startCountingProxy(runtime.endpoints.dynamodb);
+  const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 2000);
 
   interface Measured {
     warm: Series;
@@ -300,94 +413,182 @@ try {
     real: Measured;
     twin?: Measured;
     stack?: { warm: Series; colds: ChildResult[] };
+    /** BENCH_BEFORE=1: cold starts of the pre-issue-20 bundle. */
+    before?: ChildResult[];
   }
   const samplesOf = (r: Series) => [...r.samples].sort((x, y) => x - y);
   const p50 = (m: { warm: Series }) => p(samplesOf(m.warm), 0.5);
   const p99 = (m: { warm: Series }) => p(samplesOf(m.warm), 0.99);
+  /** 95 % confidence interval of the median (order statistics: ranks n/2 ± 0.98·√n). */
+  const p50ci = (m: { warm: Series }) => {
+    const s = samplesOf(m.warm);
+    const h = 0.98 * Math.sqrt(s.length);
+    const at = (i: number) => s[Math.max(0, Math.min(s.length - 1, Math.round(i)))] ?? Number.NaN;
+    return `${f2(at(s.length / 2 - h))}–${f2(at(s.length / 2 + h))}`;
+  };
   const initFirst = (c: ChildResult) => c.cold.importMs + c.cold.firstInvokeMs;
   const coldOf = (m: { colds: ChildResult[] }) => median(m.colds.map(initFirst));
+  /** The real/twin ratio of each cold pair (run back to back), sorted. */
+  const pairRatios = (real: ChildResult[], twin: ChildResult[]) =>
+    real
+      .slice(0, twin.length)
+      .map((c, i) => initFirst(c) / initFirst(twin[i] as ChildResult))
+      .sort((a, b) => a - b);
+  /** Interquartile range of the pair ratios: how far one pair's answer may sit from the median's. */
+  const iqr = (sorted: number[]) => [p(sorted, 0.25), p(sorted, 0.75)] as const;
   /** The function process's own CPU per warm call (median, ms): its work without DynamoDB Local's. */
   const cpuOf = (m: { warm: Series }) => median(m.warm.cpuSamples) / 1000;
-  const rows: Row[] = [];
   const unprepared: string[] = [];
-  for (const name of names) {
-    const maker = every.makers[name];
-    if (!maker) {
-      unprepared.push(name);
-      continue;
-    }
-    const kinds = [
-      ['real', assets.get(name) ?? ''],
-      ...(twins.has(name) ? [['twin', twins.get(name) ?? '']] : []),
-    ] as const;
-    // One process times the real handler, its twin and (for four routes) its stack-only variant in turn,
-    // call by call. Each call takes a template: the first (cold) call, then a round per warm-up and timed round.
-    const stackModule = stackOnly.get(name);
-    const others = [twins.get(name), stackModule].filter((m): m is string => m !== undefined);
-    // A request that consumes what it acts on needs a fresh account or visit per call: fewer rounds.
-    const [warmup, count] = maker.consumes ? [Math.min(WARMUP, 20), Math.min(COUNT, 60)] : [WARMUP, COUNT];
-    const warmRun = await runModule(
-      name,
-      assets.get(name) ?? '',
-      await maker.make(1 + (1 + others.length) * (warmup + count)),
-      { warmup, count, maxMs: WARM_MS, others },
-    );
-    const [realWarm, ...otherWarm] = warmRun.series as [Series, ...Series[]];
-    const warm: Record<string, Series | undefined> = { real: realWarm };
-    if (twins.has(name)) warm.twin = otherWarm.shift();
-    const stackWarm = stackModule ? otherWarm.shift() : undefined;
-    // Cold starts alternate real, twin (and stack-only), so drift in the machine's load hits all alike.
-    const colds: Record<string, ChildResult[]> = { real: [], twin: [], stack: [] };
-    for (let i = 0; i < COLD; i++) {
-      for (const [kind, module] of kinds)
-        colds[kind]?.push(await runModule(name, module, await maker.make(1), { warmup: 0, count: 0 }));
-      if (stackModule)
-        colds.stack?.push(await runModule(name, stackModule, await maker.make(1), { warmup: 0, count: 0 }));
-    }
-    const measured: Record<string, Measured> = {};
-    for (const [kind, module] of kinds) {
-      proxy.reset();
-      await runModule(
+  const prepared = names.filter((name) => {
+    if (every.makers[name]) return true;
+    unprepared.push(name);
+    return false;
+  });
+  const makerOf = (name: string) => every.makers[name] as NonNullable<(typeof every.makers)[string]>;
+  const modulesOf = (name: string) =>
+    [['real', assets.get(name) ?? ''], ...(twins.has(name) ? [['twin', twins.get(name) ?? '']] : [])] as [
+      string,
+      string,
+    ][];
+
+  // ---- section 2: warm. One process per function times the real handler, its twin and (for four routes) its
+  // stack-only variant in turn, call by call: the first (cold) call, then a round per warm-up and timed round.
+  const warmOf = new Map<string, Record<string, Series | undefined>>();
+  await timed('warm', async () => {
+    for (const name of prepared) {
+      const maker = makerOf(name);
+      const stackModule = stackOnly.get(name);
+      const others = [twins.get(name), stackModule].filter((m): m is string => m !== undefined);
+      // A request that consumes what it acts on needs a fresh account or visit per call: fewer rounds.
+      const [warmup, count] = maker.consumes ? [Math.min(WARMUP, 10), Math.min(COUNT, 40)] : [WARMUP, COUNT];
+      const warmRun = await runModule(
         name,
-        module,
-        await maker.make(1 + TRIPS),
-        { warmup: 0, count: TRIPS },
-        { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint },
+        assets.get(name) ?? '',
+        await maker.make(1 + (1 + others.length) * (warmup + count)),
+        { warmup, count, maxMs: WARM_MS, others },
       );
-      const per = (n: number) => n / (1 + TRIPS);
-      measured[kind] = {
-        warm: warm[kind] as Series,
-        colds: colds[kind] ?? [],
-        calls: per(Object.values(proxy.tally.calls).reduce((x, y) => x + y, 0)),
-        ops: Object.entries(proxy.tally.calls)
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([op, n]) => `${op} ${f2(per(n))}`)
-          .join(', '),
-        capacity: per(proxy.tally.capacity),
-      };
+      const [realWarm, ...otherWarm] = warmRun.series as [Series, ...Series[]];
+      const warm: Record<string, Series | undefined> = { real: realWarm };
+      if (twins.has(name)) warm.twin = otherWarm.shift();
+      if (stackModule) warm.stack = otherWarm.shift();
+      warmOf.set(name, warm);
+      console.log(
+        `warm ${name}: p50 ${f2(p50({ warm: realWarm }))} / twin ${warm.twin ? f2(p50({ warm: warm.twin })) : '–'} ms`,
+      );
     }
-    rows.push({
-      name,
-      note: maker.note,
-      real: measured.real as Measured,
-      twin: measured.twin,
-      stack: stackWarm ? { warm: stackWarm, colds: colds.stack ?? [] } : undefined,
-    });
-    const r = rows.at(-1) as Row;
-    console.log(
-      `${name}: p50 ${f2(p50(r.real))} / twin ${r.twin ? f2(p50(r.twin)) : '–'} ms, cold ${f1(coldOf(r.real))} / ` +
-        `twin ${r.twin ? f1(coldOf(r.twin)) : '–'} ms, calls ${f2(r.real.calls)} / twin ${r.twin ? f2(r.twin.calls) : '–'}`,
+  });
+
+  // ---- section 3: cold. Pairs back to back (real, twin, then stack-only where there is one), so drift in the
+  // machine's load hits both alike; COLD pairs, then more (up to COLD_MAX) while the pair ratios' interquartile
+  // range still holds the 1.30 target, i.e. while more samples could change the verdict.
+  const coldOf3 = new Map<string, Record<string, ChildResult[]>>();
+  await timed('cold', async () => {
+    for (const name of prepared) {
+      const maker = makerOf(name);
+      const stackModule = stackOnly.get(name);
+      const colds: Record<string, ChildResult[]> = { real: [], twin: [], stack: [], before: [] };
+      for (let i = 0; i < COLD_MAX; i++) {
+        if (i >= COLD) {
+          if (!colds.twin?.length) break;
+          const [lo, hi] = iqr(pairRatios(colds.real ?? [], colds.twin));
+          if (lo > 1.3 || hi <= 1.3) break;
+        }
+        // Alternate which goes first, so neither always follows the other's disk and CPU state.
+        const kinds = [
+          ...modulesOf(name),
+          ...(before.has(name) && i < BEFORE_RUNS ? [['before', before.get(name) ?? '']] : []),
+        ] as [string, string][];
+        const order = i % 2 ? kinds.reverse() : kinds;
+        for (const [kind, module] of order)
+          colds[kind]?.push(await runModule(name, module, await maker.make(1), { warmup: 0, count: 0 }));
+        if (stackModule && i < COLD)
+          colds.stack?.push(await runModule(name, stackModule, await maker.make(1), { warmup: 0, count: 0 }));
+      }
+      coldOf3.set(name, colds);
+      console.log(
+        `cold ${name}: ${f1(coldOf({ colds: colds.real ?? [] }))} / twin ${f1(coldOf({ colds: colds.twin ?? [] }))} ms (${colds.real?.length} pairs)`,
+      );
+    }
+  });
+
+  // ---- section 4: DynamoDB calls. Counting does not depend on timing, so three services at a time, each
+  // process behind its own counting proxy; one service's functions (and a function and its twin) never run at
+  // once, since they share accounts, limits and items.
+  const tripsOf = new Map<string, Record<string, Pick<Measured, 'calls' | 'ops' | 'capacity'>>>();
+  await timed('trips', async () => {
+    const serviceOf = (name: string) => name.match(/^[A-Z][a-z]+/)?.[0] ?? name;
+    const groups = new Map<string, { name: string; kind: string; module: string }[]>();
+    for (const name of prepared)
+      for (const [kind, module] of modulesOf(name))
+        groups.set(serviceOf(name), [...(groups.get(serviceOf(name)) ?? []), { name, kind, module }]);
+    const queue = [...groups.values()].sort((a, b) => b.length - a.length);
+    const lanes = await Promise.all([0, 1, 2].map(() => startCountingProxy(runtime.endpoints.dynamodb)));
+    await Promise.all(
+      lanes.map(async (proxy) => {
+        for (let group = queue.shift(); group; group = queue.shift())
+          for (const job of group) {
+            proxy.reset();
+            try {
+              await runModule(
+                job.name,
+                job.module,
+                await makerOf(job.name).make(1 + TRIPS),
+                { warmup: 0, count: TRIPS },
+                { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint },
+              );
+            } catch (error) {
+              // One failed count costs its row, not the whole run (the timed sections are already done).
+              const why = (error as Error).message.slice(0, 300).replaceAll('\n', ' ');
+              missing.push(`- ${job.name} (${job.kind}): DynamoDB calls not counted: ${why}`);
+              continue;
+            }
+            const per = (n: number) => n / (1 + TRIPS);
+            const entry = tripsOf.get(job.name) ?? {};
+            entry[job.kind] = {
+              calls: per(Object.values(proxy.tally.calls).reduce((x, y) => x + y, 0)),
+              ops: Object.entries(proxy.tally.calls)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([op, n]) => `${op} ${f2(per(n))}`)
+                .join(', '),
+              capacity: per(proxy.tally.capacity),
+            };
+            tripsOf.set(job.name, entry);
+          }
+      }),
     );
-    if (only) {
-      console.log(`  real statuses ${ok(r.real.warm)}; first answer ${r.real.warm.first}`);
+    await Promise.all(lanes.map((proxy) => proxy.stop()));
+  });
+
+  const rows: Row[] = prepared.map((name) => {
+    const warm = warmOf.get(name) ?? {};
+    const colds = coldOf3.get(name) ?? {};
+    const trips = tripsOf.get(name) ?? {};
+    const measured = (kind: string): Measured | undefined =>
+      warm[kind]
+        ? {
+            warm: warm[kind] as Series,
+            colds: colds[kind] ?? [],
+            ...(trips[kind] ?? { calls: Number.NaN, ops: '', capacity: Number.NaN }),
+          }
+        : undefined;
+    return {
+      name,
+      note: makerOf(name).note,
+      real: measured('real') as Measured,
+      twin: measured('twin'),
+      before: colds.before?.length ? colds.before : undefined,
+      stack: warm.stack ? { warm: warm.stack, colds: colds.stack ?? [] } : undefined,
+    };
+  });
+  if (only)
+    for (const r of rows) {
+      console.log(`${r.name}: real statuses ${ok(r.real.warm)}; first answer ${r.real.warm.first}`);
       console.log(`  real DynamoDB ${r.real.ops}`);
       if (r.twin) {
         console.log(`  twin statuses ${ok(r.twin.warm)}; first answer ${r.twin.warm.first}`);
         console.log(`  twin DynamoDB ${r.twin.ops}`);
-      } else console.log(`  no twin (test/bench/minimal/${kebab(name)}.ts)`);
+      } else console.log(`  no twin (test/bench/minimal/${kebab(r.name)}.ts)`);
     }
-  }
-  await proxy.stop();
   for (const n of unprepared) missing.push(`- ${n}: no request could be prepared, so it is not measured.`);
   for (const r of rows)
     if (!r.twin) missing.push(`- ${r.name}: no twin (test/bench/minimal/${kebab(r.name)}.ts), so no ratio.`);
@@ -398,24 +599,27 @@ try {
     return Number.isFinite(x) ? `${f2(x)}${x <= limit ? '' : ' ✗'}` : '–';
   };
   const withTwin = rows.filter((r) => r.twin) as (Row & { twin: Measured })[];
-  note('## 2. Warm latency (in-process, full middleware stack, DynamoDB Local)');
+  note(`## 2. Warm latency (in-process, full middleware stack, DynamoDB Local; ${budgetOf('warm')})`);
   note('');
   note(
     'Per function one fresh process imports the real bundle and its twin (and, for four routes, the stack-only ' +
       'variant of section 7) and calls them in turn, call by call, starting each round with a different one: all ' +
       'are timed in the same process at the same moments against the same DynamoDB Local, so machine noise, GC and ' +
       `JIT warm-up hit them alike. ${WARMUP} warm-up rounds, then ${COUNT} timed rounds (fewer, at least 20, where ` +
-      `they take more than ${WARM_MS / 1000} s: the scrypt routes; 20 and 60 where each call needs a fresh account or visit). CPU = the process's user+system time during the ` +
-      'call (`process.cpuUsage`, median), which leaves out the time DynamoDB Local and the other stand-ins spend. ' +
-      'Target: real p50 ≤ 1.1 × twin p50.',
+      `they take more than ${WARM_MS / 1000} s: the scrypt routes; 10 and 40 where each call needs a fresh account or ` +
+      'visit). "p50 95% CI" is the median\'s confidence interval from the order statistics. CPU = the process\'s ' +
+      'user+system time during the call (`process.cpuUsage`, median), which leaves out the time DynamoDB Local and ' +
+      'the other stand-ins spend. Target: real p50 ≤ 1.1 × twin p50.',
   );
   note('');
   table(
     [
       'function',
       'p50 ms',
+      'p50 95% CI',
       'p99 ms',
       'twin p50',
+      'twin p50 95% CI',
       'twin p99',
       'p50 ratio (≤1.10)',
       'CPU ms',
@@ -426,8 +630,10 @@ try {
     rows.map((r) => [
       r.name,
       f2(p50(r.real)),
+      p50ci(r.real),
       f2(p99(r.real)),
       r.twin ? f2(p50(r.twin)) : '–',
+      r.twin ? p50ci(r.twin) : '–',
       r.twin ? f2(p99(r.twin)) : '–',
       r.twin ? ratio(p50(r.real), p50(r.twin), 1.1) : '–',
       f2(cpuOf(r.real)),
@@ -437,13 +643,25 @@ try {
     ]),
   );
 
-  note('## 3. Cold start (fresh Node process: import the bundle, serve the first invocation)');
+  const baseline = existsSync(BASELINE)
+    ? (JSON.parse(readFileSync(BASELINE, 'utf8')) as ColdBaseline)
+    : { functions: {} as ColdBaseline['functions'] };
+  note(
+    `## 3. Cold start (fresh Node process: import the bundle, serve the first invocation; ${budgetOf('cold')})`,
+  );
   note('');
   note(
-    `Median of ${COLD} fresh processes each, real and twin alternating. "init+first" = import of index.mjs plus ` +
+    `Median of ${COLD}–${COLD_MAX} fresh processes each: real and twin back to back in pairs (alternating which goes ` +
+      `first), ${COLD} pairs, and more, up to ${COLD_MAX}, while the interquartile range of the pair ratios still ` +
+      'holds 1.30 (where another pair could change the verdict). "init+first" = import of index.mjs plus ' +
       'the first invocation (incl. SSM/JWKS fetches and the first connections); "since start" adds Node\'s own boot ' +
       '(performance.now() at the end of the first invocation). Target: init+first ≤ 1.3 × twin. Each process has ' +
-      `the template's NODE_OPTIONS (${JSON.stringify(templateEnvironment(names[0] ?? '').NODE_OPTIONS ?? '')}), twins too.`,
+      `the template's NODE_OPTIONS (${JSON.stringify(templateEnvironment(names[0] ?? '').NODE_OPTIONS ?? '')}), twins too, ` +
+      'and the twin is bundled with the same options. "before" is the bundle as built before issue 20 (no aliases): ' +
+      (BEFORE
+        ? `timed in this run, in the first ${BEFORE_RUNS} rounds beside the real one and the twin (median of those).`
+        : `from test/bench/cold-baseline.json (${baseline.measured ?? 'not recorded'}), as a ratio to its own twin, ` +
+          'since absolute figures move with the machine; `BENCH_BEFORE=1` times it in the same rounds instead.'),
   );
   note('');
   const med = (m: { colds: ChildResult[] } | undefined, pick: (c: ChildResult) => number) =>
@@ -459,42 +677,82 @@ try {
       'twin first call',
       'twin init+first',
       'ratio (≤1.30)',
+      'pair ratios IQR',
+      'pairs',
+      'before: init+first / twin',
+      'before ratio',
     ],
-    rows.map((r) => [
-      r.name,
-      med(r.real, (c) => c.cold.importMs),
-      med(r.real, (c) => c.cold.firstInvokeMs),
-      f1(coldOf(r.real)),
-      med(r.real, (c) => c.cold.sinceProcessStart),
-      med(r.twin, (c) => c.cold.importMs),
-      med(r.twin, (c) => c.cold.firstInvokeMs),
-      r.twin ? f1(coldOf(r.twin)) : '–',
-      r.twin ? ratio(coldOf(r.real), coldOf(r.twin), 1.3) : '–',
-    ]),
+    rows.map((r) => {
+      // This run's own pre-issue-20 bundle when BENCH_BEFORE=1, else the stored baseline.
+      const before =
+        r.before && r.twin
+          ? { real: coldOf({ colds: r.before }), twin: coldOf(r.twin), pairs: r.before.length }
+          : baseline.functions[r.name];
+      const [lo, hi] = r.twin ? iqr(pairRatios(r.real.colds, r.twin.colds)) : [Number.NaN, Number.NaN];
+      return [
+        r.name,
+        med(r.real, (c) => c.cold.importMs),
+        med(r.real, (c) => c.cold.firstInvokeMs),
+        f1(coldOf(r.real)),
+        med(r.real, (c) => c.cold.sinceProcessStart),
+        med(r.twin, (c) => c.cold.importMs),
+        med(r.twin, (c) => c.cold.firstInvokeMs),
+        r.twin ? f1(coldOf(r.twin)) : '–',
+        r.twin ? ratio(coldOf(r.real), coldOf(r.twin), 1.3) : '–',
+        r.twin ? `${f2(lo)}–${f2(hi)}` : '–',
+        r.real.colds.length,
+        before ? `${f1(before.real)} / ${f1(before.twin)}` : '–',
+        before ? ratio(before.real, before.twin, 1.3) : '–',
+      ];
+    }),
   );
+  if (process.env.BENCH_SAVE_BASELINE === '1') {
+    const saved: ColdBaseline = {
+      measured: `${new Date().toISOString()}, ${process.env.BENCH_BASELINE_NOTE ?? 'pnpm bench'}`,
+      functions: Object.fromEntries(
+        withTwin.map((r) => [
+          r.name,
+          // With BENCH_BEFORE=1 the pre-issue-20 bundle, else this run's.
+          {
+            real: coldOf({ colds: r.before ?? r.real.colds }),
+            twin: coldOf(r.twin),
+            pairs: r.real.colds.length,
+          },
+        ]),
+      ),
+    };
+    writeFileSync(BASELINE, `${JSON.stringify(saved, null, 2)}\n`);
+    console.log(`wrote ${BASELINE}`);
+  }
 
   // Skipped by --only (a twin check), unless BENCH_SOURCE_MAPS=1; alone: `pnpm exec tsx test/bench/source-maps.ts`.
   if (!only || process.env.BENCH_SOURCE_MAPS === '1') {
-    note('## 3b. What readable stack traces cost at cold start (test/bench/source-maps.ts)');
-    note('');
+    const SM_RUNS = Number(process.env.BENCH_SOURCE_MAP_RUNS ?? 4);
+    const smRows = await timed('sourceMaps', () =>
+      measureSourceMaps(SOURCE_MAP_FUNCTIONS, SM_RUNS, functionsOf),
+    );
     note(
-      `Median of ${COLD} fresh processes each, ms from process start to the end of the bundle's import (the only ` +
-        'part source maps touch). minified: the cdk.out bundle without NODE_OPTIONS; +maps: with ' +
-        '--enable-source-maps and the external map; +inline: the map inlined; names: identifiers kept ' +
-        '(keepNames, whitespace and syntax still minified). "maps cost" = minified+maps − minified.',
+      `## 3b. What readable stack traces cost at cold start (test/bench/source-maps.ts; ${budgetOf('sourceMaps')})`,
     );
     note('');
-    for (const line of sourceMapTable(await measureSourceMaps(SOURCE_MAP_FUNCTIONS, COLD))) note(line);
+    note(
+      `Median of ${SM_RUNS} fresh processes each, ms from process start to the end of the bundle's import (the only ` +
+        'part source maps touch). ' +
+        SOURCE_MAP_LEGEND,
+    );
+    note('');
+    for (const line of sourceMapTable(smRows)) note(line);
     note('');
   }
 
-  note('## 4. DynamoDB round trips and consumed capacity per invocation');
+  note(`## 4. DynamoDB round trips and consumed capacity per invocation (${budgetOf('trips')})`);
   note('');
   note(
     'A counting proxy (test/bench/proxy.ts) sits between the process and DynamoDB Local ' +
       '(AWS_ENDPOINT_URL_DYNAMODB points at it); it counts requests by X-Amz-Target and adds ' +
       `ReturnConsumedCapacity=TOTAL to each, summing the ConsumedCapacity DynamoDB Local returns. 1 + ${TRIPS} ` +
-      "invocations, averaged. The twin's calls are the minimum the access pattern needs. Target: no function above " +
+      'invocations, averaged, three functions at a time (counts do not depend on timing). ' +
+      "The twin's calls are the minimum the access pattern needs. Target: no function above " +
       'its minimum.',
   );
   note('');
@@ -524,8 +782,11 @@ try {
   let duplicates = 0;
   if (!only) {
     // ---------- 5. gateway load ----------
-    const DURATION = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
-    note('## 5. Throughput through the local gateway (autocannon, 10 connections, 127.0.0.1)');
+    const DURATION = Number(process.env.BENCH_LOAD_SECONDS ?? 6);
+    const loadDone = clock('load');
+    note(
+      `## 5. Throughput through the local gateway (autocannon, 10 connections, 127.0.0.1; budget ${BUDGET_S.load} s)`,
+    );
     note('');
     note(
       `autocannon runs as its own process for ${DURATION} s per route; the gateway, the function worker threads, ` +
@@ -564,9 +825,13 @@ try {
       console.log(`load ${label} done`);
     }
     table(['route', 'req/s (mean)', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors'], load);
+    loadDone();
+    note(`Section 5 took ${f1((tookMs.load ?? 0) / 1000)} s.`);
+    note('');
 
     // ---------- 6. dispatch pipeline ----------
-    note('## 6. Dispatch pipeline: 1,000 messages with provider2 down');
+    const pipelineDone = clock('pipeline');
+    note(`## 6. Dispatch pipeline: 1,000 messages with provider2 down (budget ${BUDGET_S.pipeline} s)`);
     note('');
     const drainStart = Date.now();
     for (;;) {
@@ -681,6 +946,9 @@ try {
         ],
       ],
     );
+    pipelineDone();
+    note(`Section 6 took ${f1((tookMs.pipeline ?? 0) / 1000)} s.`);
+    note('');
   }
 
   // ---------- 7. where the gaps go ----------
@@ -762,17 +1030,41 @@ try {
 
   if (!only && !args.has('--no-heat')) {
     // Section 8: its own DynamoDB Local and runtime behind the heat proxy (test/bench/heat.ts).
-    const heatLines = await partitionHeat((line) => console.log(line));
+    const heatLines = await timed('heat', () => partitionHeat((line) => console.log(line)));
     for (const line of heatLines) note(line);
+    note(`Partition heat took ${f1((tookMs.heat ?? 0) / 1000)} s (budget ${BUDGET_S.heat} s).`);
+    note('');
   }
 
   // Issue 17: report runs on synthetic populations (its own DynamoDB Local). BENCH_REPORT_RUN=0 skips it;
   // alone: `pnpm exec tsx test/bench/report-run.ts`.
   if (!only && process.env.BENCH_REPORT_RUN !== '0') {
-    note('## Report runs');
+    note(`## Report runs (budget ${BUDGET_S.reportRun} s)`);
     note('');
-    await reportRunBench(note);
+    await timed('reportRun', () => reportRunBench(note));
     note('');
+    note(`Report runs took ${f1((tookMs.reportRun ?? 0) / 1000)} s.`);
+    note('');
+  }
+
+  // Issue 19's section, when its file is there (test/bench/observability.ts exports observabilitySection()).
+  // BENCH_OBSERVABILITY=0 skips it.
+  const observability = fileURLToPath(new URL('./observability.ts', import.meta.url));
+  if (!only && process.env.BENCH_OBSERVABILITY !== '0' && existsSync(observability)) {
+    const module = (await import(pathToFileURL(observability).href)) as {
+      observabilitySection?: () => Promise<string>;
+    };
+    if (module.observabilitySection) {
+      const section = await timed('observability', () =>
+        (module.observabilitySection as () => Promise<string>)(),
+      );
+      for (const line of section.split('\n')) note(line);
+      note('');
+      note(
+        `Observability took ${f1((tookMs.observability ?? 0) / 1000)} s (budget ${BUDGET_S.observability} s).`,
+      );
+      note('');
+    }
   }
 
   note('## Not measured');
@@ -780,9 +1072,27 @@ try {
   if (!missing.length) missing.push('- Nothing: every function has a request and a twin.');
   for (const m of missing) note(m);
   note('');
+  note('## Wall time');
+  note('');
   note(
-    `Run took ${f1((Date.now() - started) / 1000)} s; load average at end ${loadavg().map(f2).join(' / ')}. ` +
-      'Function logs were written to a temp file, not to the console.',
+    'Each section against its budget (seconds, on a quiet machine; the whole of `pnpm bench` has 600 s). ' +
+      'Setup (the template, one esbuild build of every bundle, the local system and the requests, at once) is ' +
+      'not timed work, so it overlaps.',
+  );
+  note('');
+  const wallMs = Date.now() - started;
+  table(
+    ['section', 'budget s', 'took s'],
+    [
+      ...(Object.keys(BUDGET_S) as Phase[])
+        .filter((ph) => tookMs[ph] !== undefined)
+        .map((ph) => [ph, BUDGET_S[ph], f1((tookMs[ph] ?? 0) / 1000)]),
+      ['**total (wall)**', 600, `${f1(wallMs / 1000)}${wallMs > 600_000 ? ' ✗' : ''}`],
+    ],
+  );
+  note(
+    `Run took ${f1(wallMs / 1000)} s (\`pnpm bench${argv.length ? ` ${argv.join(' ')}` : ''}\`); load average at end ` +
+      `${loadavg().map(f2).join(' / ')}. Function logs were written to a temp file, not to the console.`,
   );
 } finally {
   sqs.destroy();

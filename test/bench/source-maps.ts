@@ -1,28 +1,31 @@
 // What readable stack traces cost at cold start. For a few functions, fresh Node processes import the
 // handler bundle (no invocation: the import is where source maps are read) in each way of keeping traces
-// readable, taking turns so machine noise hits all alike:
-//   minified          the bundle as cdk.out has it, no NODE_OPTIONS (minified names, no mapping)
+// readable, taking turns so machine noise hits all alike. Every variant is built here from the handler with
+// the deployed options (infra/lib/bundling.ts), changing only what the variant names:
+//   minified          whitespace, syntax and identifiers minified, no NODE_OPTIONS (no mapping)
 //   minified+maps     the same with NODE_OPTIONS=--enable-source-maps and the external .map beside it
 //   minified+inline   --enable-source-maps with the map inlined into the bundle
 //   names             whitespace and syntax minified, identifiers kept (keepNames), no NODE_OPTIONS
 //   names+maps        that bundle with its external map and --enable-source-maps
-//   names+lines       syntax minified only: identifiers and line breaks kept, no NODE_OPTIONS
-// Runs inside `pnpm bench` (section "Source maps") and alone:
-//   pnpm exec tsx test/bench/source-maps.ts [--runs N] [FunctionName ...]   (needs cdk.out: `pnpm synth`)
+//   names+lines       syntax minified only: identifiers and line breaks kept, no NODE_OPTIONS (deployed)
+// Runs inside `pnpm bench` (section 3b; BENCH_SOURCE_MAP_RUNS, default 5) and alone:
+//   pnpm exec tsx test/bench/source-maps.ts [--runs N] [FunctionName ...]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEPLOYED_ESBUILD } from '@svc/infra/bundling';
 import { build } from 'esbuild';
+import { devTemplate, type TemplateFunction } from './template.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const SOURCE_MAP_FUNCTIONS = [
-  'StatsGetCourse',
-  'VisitsGetUser',
-  'AssistanceRequest',
-  'DispatchSender',
-];
+/** The smallest and one of the largest bundles: the cost grows with the bundle, so two bound it. */
+export const SOURCE_MAP_FUNCTIONS = ['StatsGetCourse', 'DispatchSender'];
+export const SOURCE_MAP_LEGEND =
+  'minified: whitespace, syntax and identifiers minified, no NODE_OPTIONS; +maps: with --enable-source-maps and ' +
+  'the external map; +inline: the map inlined; names: identifiers kept (keepNames, whitespace and syntax still ' +
+  'minified); names+lines: only syntax minified (what deploys). "maps cost" = minified+maps − minified.';
 
 interface Variant {
   name: string;
@@ -46,20 +49,34 @@ const median = (xs: number[]) => {
 /** Milliseconds from process start until `file` is imported, in a fresh process. */
 function importTime(file: string, nodeOptions: string, env: Record<string, string>): number {
   const script = `await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now()));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...env, PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions, AWS_REGION: 'us-east-1' },
-    encoding: 'utf8',
-  });
-  return Number(out);
+  try {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...env, PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions, AWS_REGION: 'us-east-1' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return Number(out);
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+    throw new Error(`importing ${file} failed: ${stderr.slice(-1500)}`);
+  }
 }
 
-async function variantsOf(
-  functionName: string,
-  asset: string,
-  handler: string,
-  dir: string,
-): Promise<Variant[]> {
-  const bundle = join(asset, 'index.mjs');
+async function variantsOf(functionName: string, handler: string, dir: string): Promise<Variant[]> {
+  const variant = async (name: string, options: Record<string, boolean>) => {
+    const outfile = join(dir, `${functionName}-${name}`, 'index.mjs');
+    await build({
+      ...DEPLOYED_ESBUILD,
+      minifySyntax: true,
+      ...options,
+      entryPoints: [join(REPO, handler)],
+      outfile,
+      absWorkingDir: REPO,
+      logLevel: 'error',
+    });
+    return outfile;
+  };
+  const bundle = await variant('minified', { minify: true, keepNames: false });
   const map = `${bundle}.map`;
   const inline = join(dir, `${functionName}-inline.mjs`);
   const code = readFileSync(bundle, 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
@@ -67,44 +84,8 @@ async function variantsOf(
     inline,
     `${code}//# sourceMappingURL=data:application/json;base64,${readFileSync(map).toString('base64')}\n`,
   );
-  const named = join(dir, `${functionName}-names`, 'index.mjs');
-  // The options of infra/lib/service-function.ts, identifiers kept.
-  await build({
-    entryPoints: [join(REPO, handler)],
-    outfile: named,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    minifyWhitespace: true,
-    minifySyntax: true,
-    keepNames: true,
-    sourcemap: true,
-    sourcesContent: false,
-    banner: {
-      js: "import { createRequire as __svcCreateRequire } from 'node:module'; const require = __svcCreateRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
-  const lined = join(dir, `${functionName}-lines`, 'index.mjs');
-  await build({
-    entryPoints: [join(REPO, handler)],
-    outfile: lined,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    minifySyntax: true,
-    keepNames: true,
-    sourcemap: true,
-    sourcesContent: false,
-    banner: {
-      js: "import { createRequire as __svcCreateRequire } from 'node:module'; const require = __svcCreateRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
+  const named = await variant('names', { minifyWhitespace: true, keepNames: true });
+  const lined = await variant('lines', { keepNames: true });
   const size = (f: string) => statSync(f).size;
   return [
     { name: 'minified', file: bundle, nodeOptions: '', bytes: size(bundle) },
@@ -138,35 +119,23 @@ export const VARIANTS = [
 export async function measureSourceMaps(
   functionNames: readonly string[],
   runs: number,
+  /** The dev template's functions (test/bench/template.ts); synthesized here when not given. */
+  template?: Record<string, TemplateFunction>,
 ): Promise<SourceMapRow[]> {
-  const template = JSON.parse(readFileSync(join(REPO, 'cdk.out', 'Svc-dev.template.json'), 'utf8')) as {
-    Resources: Record<
-      string,
-      {
-        Metadata?: Record<string, string>;
-        Properties?: { Environment?: { Variables?: Record<string, unknown> } };
-      }
-    >;
-  };
-  const { services } = await import('../../infra/lib/services.js');
-  const handlers = new Map(
-    services.flatMap((s) =>
-      [...s.routes, ...(s.consumers ?? []), ...(s.schedules ?? [])].map((f) => [f.functionName, f.handler]),
-    ),
-  );
+  const functions = template ?? (await devTemplate());
   const dir = mkdtempSync(join(tmpdir(), 'svc-source-maps-'));
   const rows: SourceMapRow[] = [];
   for (const functionName of functionNames) {
-    const asset = template.Resources[functionName]?.Metadata?.['aws:asset:path'];
-    const handler = handlers.get(functionName);
-    if (!asset || !handler) throw new Error(`${functionName}: not in cdk.out or the registry`);
-    const variants = await variantsOf(functionName, join(REPO, 'cdk.out', asset), handler, dir);
+    const fn = functions[functionName];
+    if (!fn) throw new Error(`${functionName}: not in the registry`);
+    const variants = await variantsOf(functionName, fn.handler, dir);
     // The template's environment; values CloudFormation would resolve get a stand-in (nothing is called).
-    const variables = template.Resources[functionName]?.Properties?.Environment?.Variables ?? {};
-    const env = Object.fromEntries(
-      Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : 'http://127.0.0.1:9/bench']),
-    );
-    env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    const env: Record<string, string> = {
+      ...Object.fromEntries(fn.resolved.map((k) => [k, 'http://127.0.0.1:9/bench'])),
+      ...fn.environment,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    };
+    delete env.NODE_OPTIONS;
     const samples: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
     importTime(variants[0]?.file ?? '', '', env); // disk cache warm for everyone
     for (let i = 0; i < runs; i++)
