@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ensureTable } from '@svc/local/dynamodb';
 import { startLocalS3 } from '@svc/local/s3-server';
 import { type ReportJob, type ReportQueue, Reports, type ShardJob, s3ReportStore, Tasks } from '@svc/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,13 @@ import { taskEvent, uid } from './support.js';
 const BUCKET = 'task-reports-resume';
 let s3: Awaited<ReturnType<typeof startLocalS3>>;
 beforeAll(async () => {
+  // Its own table: the suite's shared one is also scanned by the report planners of other files' runtimes
+  // (their 1-minute dev schedules), which would give these users reports for windows of their own.
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  if (!endpoint) throw new Error('run through vitest');
+  const table = `svc-resume-${randomUUID().slice(0, 8)}`;
+  await ensureTable(endpoint, table);
+  process.env.TABLE_NAME = table;
   s3 = await startLocalS3({ buckets: [BUCKET] });
   Object.assign(process.env, { REPORTS_BUCKET: BUCKET, AWS_ENDPOINT_URL_S3: s3.endpoint });
 });
