@@ -28,8 +28,13 @@ describe('SSM parameters', () => {
 
     ssm.failing = true;
     try {
-      for (const read of [readParameter('/svc/test/other'), readOptionalParameter('/svc/test/other')]) {
-        const error = await failureOf(read);
+      // One read at a time: both started at once, the second could reject (after its retries) before the
+      // loop attached a handler to it, an unhandled rejection.
+      for (const read of [
+        () => readParameter('/svc/test/other'),
+        () => readOptionalParameter('/svc/test/other'),
+      ]) {
+        const error = await failureOf(read());
         expect(error.message).not.toMatch(/\/svc\//);
         expect((error.cause as Error).message).toContain('/svc/test/other');
       }
