@@ -1,6 +1,7 @@
 import { isConditionFailure } from '@svc/platform';
 import type { EntityItem } from 'electrodb';
 import { type TaskEntity, tasksDb } from './entities.js';
+import { assembleReport, reportTask } from './report-document.js';
 import type { Period, ReportDocument, ReportTask } from './schemas.js';
 
 /**
@@ -85,12 +86,6 @@ export interface ReportBase {
 }
 
 const isOpen = (t: TaskItem) => !t.isCompleted && !t.deletedAt;
-const shape = (t: TaskItem): ReportTask => ({
-  id: t.taskId,
-  content: t.content,
-  createdAt: t.createdAt,
-  completedAt: t.completedAt ?? null,
-});
 
 async function allPages<T>(page: (cursor: string | null) => Promise<{ data: T[]; cursor: string | null }>) {
   const out: T[] = [];
@@ -162,26 +157,10 @@ export async function carryForward(
     open.set(t.id, t);
   const changed = new Set(changedIds);
   for (const id of changedIds) open.delete(id);
-  for (const t of current) if (t.userId === userId && isOpen(t)) open.set(t.taskId, shape(t));
-  for (const t of createdSince) if (!changed.has(t.taskId) && isOpen(t)) open.set(t.taskId, shape(t));
+  for (const t of current) if (t.userId === userId && isOpen(t)) open.set(t.taskId, reportTask(t));
+  for (const t of createdSince) if (!changed.has(t.taskId) && isOpen(t)) open.set(t.taskId, reportTask(t));
 
-  const byCreated = (a: ReportTask, b: ReportTask) =>
-    a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
-  const tasks = [...open.values()];
-  const document: ReportDocument = {
-    userId,
-    period: { start: period.start, end: period.end },
-    newIncompleteTasks: tasks
-      .filter((t) => t.createdAt > period.start && t.createdAt <= period.end)
-      .sort(byCreated),
-    completedTasks: completed
-      .filter(
-        (t) => t.completedAt !== undefined && t.completedAt > period.start && t.completedAt <= period.end,
-      )
-      .map(shape)
-      .sort((a, b) => (a.completedAt ?? '').localeCompare(b.completedAt ?? '') || a.id.localeCompare(b.id)),
-    oldIncompleteTasks: tasks.filter((t) => t.createdAt <= period.start).sort(byCreated),
-  };
+  const document = assembleReport(userId, period, [...open.values()], completed);
   return {
     document,
     reads: { changed: changedIds.length, createdSince: createdSince.length, completed: completed.length },

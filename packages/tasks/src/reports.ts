@@ -22,13 +22,13 @@ import {
 import { CANDIDATE_SHARDS, REPORT_LIST_SHARDS, tasksDb } from './entities.js';
 import { TasksMetric } from './metrics.js';
 import type { ReportJob, ReportQueue, ReportStore, ShardJob } from './ports.js';
+import { assembleReport, reportTask } from './report-document.js';
 import { REPORT_SCHEDULE } from './routes.js';
 import {
   type Period,
   type ReportDocument,
   ReportJobMessage,
   type ReportSummary,
-  type ReportTask,
   ShardJobMessage,
 } from './schemas.js';
 
@@ -65,9 +65,6 @@ export class ReportTooLarge extends ValidationFailed {
     );
   }
 }
-
-const byCreated = (a: ReportTask, b: ReportTask) =>
-  a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
 export interface BuildOptions {
   /** Stop reading and throw ReportTooLarge once the tasks read exceed this many bytes of JSON. */
@@ -113,30 +110,7 @@ export async function buildReport(
         .go({ cursor, pages: 1 }),
     ),
   ]);
-  const shape = (t: (typeof open)[number]): ReportTask => ({
-    id: t.taskId,
-    content: t.content,
-    createdAt: t.createdAt,
-    completedAt: t.completedAt ?? null,
-  });
-  const document: ReportDocument = {
-    userId,
-    period: { start: period.start, end: period.end },
-    newIncompleteTasks: open
-      .filter((t) => t.createdAt > period.start && t.createdAt <= period.end)
-      .map(shape)
-      .sort(byCreated),
-    completedTasks: completed
-      .filter(
-        (t) => t.completedAt !== undefined && t.completedAt > period.start && t.completedAt <= period.end,
-      )
-      .map(shape)
-      .sort((a, b) => (a.completedAt ?? '').localeCompare(b.completedAt ?? '') || a.id.localeCompare(b.id)),
-    oldIncompleteTasks: open
-      .filter((t) => t.createdAt <= period.start)
-      .map(shape)
-      .sort(byCreated),
-  };
+  const document = assembleReport(userId, period, open.map(reportTask), completed);
   if (options.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(document)) > options.maxBytes) {
     throw new ReportTooLarge(options.maxBytes);
   }
