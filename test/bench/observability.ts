@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEPLOYED_ESBUILD } from '@svc/infra/bundling';
 import { build } from 'esbuild';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,8 +26,6 @@ const WARM = Number(process.env.OBS_BENCH_WARM ?? 2000);
 const COLD = Number(process.env.OBS_BENCH_COLD ?? 3);
 /** Invocations of the warm runs that make an outbound call (slower, so fewer). */
 const WARM_CALLS = Number(process.env.OBS_BENCH_WARM_CALLS ?? 300);
-const BANNER =
-  "import { createRequire as __svcCreateRequire } from 'node:module'; const require = __svcCreateRequire(import.meta.url);";
 
 const ENTRIES = {
   metrics: `import { metrics, flushMetrics } from '@svc/platform/metrics';
@@ -130,13 +129,8 @@ export async function observabilitySection(): Promise<string> {
         await build({
           entryPoints: [entry],
           outfile: out,
-          bundle: true,
-          platform: 'node',
-          format: 'esm',
-          target: 'node24',
-          mainFields: ['module', 'main'],
-          banner: { js: BANNER },
-          minifySyntax: true,
+          // As deployed (the options ServiceFunction bundles with), plus this row's define.
+          ...DEPLOYED_ESBUILD,
           define,
           logLevel: 'silent',
         });
