@@ -2,22 +2,13 @@
 // GET /__local/metrics of the gateway `pnpm dev` serves. Flows go through the local gateway with the real
 // handlers; counts are compared before and after, as other test files share this runtime.
 import { randomUUID } from 'node:crypto';
+import type { LocalMetric } from '@svc/local/metrics';
 import { METRIC_DIMENSIONS } from '@svc/platform/metrics';
 import { describe, expect, it } from 'vitest';
 import { uniqueNumber } from '../dispatch/support.js';
 import { gateway, localToken } from '../support/gateway.js';
 import { waitUntil } from '../support/wait.js';
 import { visitInput } from '../visits/support/accounts.js';
-
-interface LocalMetric {
-  namespace: string;
-  name: string;
-  unit: string;
-  dimensions: Record<string, string>;
-  samples: number;
-  sum: number;
-  functions: string[];
-}
 
 const snapshot = async () =>
   (await gateway('GET', '/__local/metrics')).body as { lines: number; metrics: LocalMetric[] };
