@@ -1,22 +1,29 @@
 // Partition heat (SPEC §8): realistic workloads through the real handlers (the local runtime's gateway and
 // consumers) against DynamoDB Local behind the heat proxy (test/bench/heat-proxy.ts), which attributes every
 // read and write to the partition key value it lands on, in the base table and in each index. For every
-// workload: the hottest key per index with its WCU and RCU per request of the workload, and the rate of the
-// workload at which that key reaches 1,000 WCU or 3,000 RCU per second.
+// workload, by what each key's traffic grows with (test/bench/heat-keys.ts): the hottest shared key per index
+// with the workload rate at which it reaches 1,000 WCU or 3,000 RCU per second; each per-entity key with that
+// entity's own bound; each per-container key with the warm containers that reach the limit.
 // Part of `pnpm bench` (its section 8); alone: `pnpm exec tsx test/bench/heat.ts` (prints the section).
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '@svc/local/dynamodb';
 import { startLocalRuntime } from '@svc/local/runtime';
 import { TEST_LIMITS } from '../support/limits.js';
-import { type HeatProxy, hottest, startHeatProxy } from './heat-proxy.js';
+import { type Heat, heatOf, lowestShared } from './heat-keys.js';
+import { type HeatProxy, startHeatProxy } from './heat-proxy.js';
 
 export interface Workload {
   name: string;
   /** What it does, for the report. */
   definition: string;
-  /** Set when the workload is one entity's own traffic: its projection is that entity's bound, named here. */
+  /** Set when the whole workload is one entity's own traffic (named here): it measures that entity's bound. */
   perEntity?: string;
+  /**
+   * The entities (rule names of test/bench/heat-keys.ts) each request acts as or on: their keys are bounded
+   * per entity. Any other entity's key its requests land on (the same open visits every pal reads) is shared.
+   */
+  owns: readonly string[];
   /** Prepares what the workload needs (not measured); returns the measured part. */
   prepare(ctx: Ctx): Promise<() => Promise<number>>;
 }
@@ -100,9 +107,16 @@ const MEMBERS = 32;
 /** Callers of the send pipeline: one per message, so no caller's own bucket is measured (a per-entity bound). */
 const SENDERS = MESSAGES;
 
+/** Entities a visit request, completion or cancel acts as or on: the member, the pal, the visit. */
+const USER = 'one user (account, ledger)';
+const VISIT_OWNS = [USER, 'one visit', "one member's visits"];
+const TASK_OWNS = ['one task', "one user's tasks"];
+const MESSAGE_OWNS = ['one message', 'one destination number', 'one API caller'];
+
 export const WORKLOADS: Workload[] = [
   {
     name: 'dispatch: send pipeline',
+    owns: MESSAGE_OWNS,
     definition: `${MESSAGES} POST /messages to ${MESSAGES} numbers by ${SENDERS} callers, each sent by DispatchSender with provider2 failing every other call (fail-over, breaker writes), and each provider's delivery callback; per POST`,
     async prepare({ url, settle }) {
       await http(url, 'POST', '/__local/providers/provider2', { body: { mode: 'flaky' } });
@@ -122,6 +136,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'dispatch: list all messages',
+    owns: [],
     definition: '60 GET /messages?limit=20 (every message, newest first), 20 of them following next_cursor',
     async prepare({ url }) {
       const t = await token(url, 'messages:read');
@@ -143,6 +158,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'dispatch: list one number',
+    owns: ['one destination number'],
     definition: '60 GET /messages?to_number=…&limit=20 over 60 numbers',
     async prepare({ url }) {
       const t = await token(url, 'messages:read');
@@ -154,6 +170,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'visits: request',
+    owns: VISIT_OWNS,
     definition: `${MEMBERS} POST /api/visit by ${MEMBERS} members (one each, dates 1–30 days ahead)`,
     async prepare({ url }) {
       const members = await register(url, MEMBERS);
@@ -176,6 +193,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'visits: pals list requested',
+    owns: [USER],
     definition:
       '40 GET /api/visit?status=requested&limit=20 by 16 pals (the first page, as every pal looking for work does)',
     async prepare({ url }) {
@@ -189,6 +207,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'visits: complete',
+    owns: VISIT_OWNS,
     definition: 'PUT /api/visit/{id}/complete of half the requested visits by 16 pals (one each)',
     async prepare({ url }) {
       const half = shared.visits.slice(0, Math.floor(shared.visits.length / 2));
@@ -202,6 +221,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'visits: cancel',
+    owns: VISIT_OWNS,
     definition: 'DELETE /api/visit/{id} of the other half by their members',
     async prepare({ url }) {
       const rest = shared.visits.slice(Math.floor(shared.visits.length / 2));
@@ -215,8 +235,9 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'visits: one member requests',
+    owns: VISIT_OWNS,
     definition: '20 POST /api/visit by one member (1 minute each)',
-    perEntity: "one member's account item (budget reservation)",
+    perEntity: "one member's own requests",
     async prepare({ url }) {
       const [member] = await register(url, 1);
       return () =>
@@ -230,6 +251,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'tasks: webhooks by many users',
+    owns: TASK_OWNS,
     definition: '120 POST /webhook `created` by 120 users',
     async prepare({ url }) {
       return () =>
@@ -246,8 +268,9 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'tasks: one user bulk import',
+    owns: TASK_OWNS,
     definition: '60 POST /webhook `created` by one user',
-    perEntity: "one user's task activity (the tasks service, issue 17)",
+    perEntity: "one user's own webhooks",
     async prepare({ url }) {
       const userId = randomUUID();
       return () =>
@@ -264,6 +287,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'stats: session posts',
+    owns: ['one user in one course'],
     definition: '80 POST /courses/{courseId} by 80 users over 4 courses',
     async prepare({ url }) {
       const courses = Array.from({ length: 4 }, () => randomUUID());
@@ -278,6 +302,7 @@ export const WORKLOADS: Workload[] = [
   },
   {
     name: 'assistance: requests',
+    owns: ['one assistance request'],
     definition:
       '40 POST /assistance (sales → Slack, pricing → email) by 40 callers, delivered by the channel consumers',
     async prepare({ url, settle }) {
@@ -306,14 +331,19 @@ export interface WorkloadResult {
   workload: Workload;
   requests: number;
   errors: number;
-  spots: ReturnType<typeof hottest>;
+  heat: Heat;
   ms: number;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : x < 0.01 ? x.toExponential(1) : x.toFixed(2));
 const rate = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '∞');
 /** Key values are long; a UUID inside is shortened to its first 8 characters. */
-const short = (pk: string) => pk.replace(/([0-9a-f]{8})-[0-9a-f-]{27}/g, '$1…').slice(0, 60);
+const short = (pk: string) => {
+  const s = pk
+    .replace(/([0-9a-f]{8})-[0-9a-f-]{27}/g, '$1…')
+    .replace(/(\d{4}-\d\d-\d\dT\d\d:\d\d):[\d.]+Z/g, '$1Z');
+  return s.length > 64 ? `${s.slice(0, 44)}…${s.slice(-19)}` : s;
+};
 
 /** Runs every workload against a fresh local system; returns the report section as markdown lines. */
 export async function partitionHeat(log: (line: string) => void = console.log): Promise<string[]> {
@@ -357,11 +387,15 @@ export async function partitionHeat(log: (line: string) => void = console.log): 
         const started = Date.now();
         const errors = await run();
         const requests = requestCount(workload);
-        const spots = hottest(heat.cells, requests);
-        results.push({ workload, requests, errors, spots, ms: Date.now() - started });
-        const worst = Math.min(...spots.map((s) => s.projected));
+        const ms = Date.now() - started;
+        // HEAT_DUMP=1 prints every key value's capacity (what the classification in heat-keys.ts sorts).
+        if (process.env.HEAT_DUMP)
+          for (const [key, cell] of heat.cells)
+            console.error(`  ${workload.name} | ${key} | wcu ${cell.wcu} rcu ${cell.rcu}`);
+        const heatOfRun = heatOf(heat.cells, requests, ms / 1000, workload.owns);
+        results.push({ workload, requests, errors, heat: heatOfRun, ms });
         log(
-          `heat: ${workload.name}: ${requests} requests, ${errors} 5xx, hottest projects ${rate(worst)}/s (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+          `heat: ${workload.name}: ${requests} requests, ${errors} 5xx, hottest shared key projects ${rate(lowestShared(heatOfRun))}/s (${(ms / 1000).toFixed(1)} s)`,
         );
       }
     } finally {
@@ -394,7 +428,7 @@ function requestCount(workload: Workload): number {
   return counts[workload.name] ?? 1;
 }
 
-function report(results: WorkloadResult[]): string[] {
+export function report(results: WorkloadResult[]): string[] {
   const out: string[] = [];
   out.push('## 8. Partition heat (SPEC §8)');
   out.push('');
@@ -404,39 +438,93 @@ function report(results: WorkloadResult[]): string[] {
       'partition key value it lands on, in the base table and in each index, with its capacity: writes by ' +
       'item size (1 KB units, doubled in transactions, refused conditional writes included), index writes ' +
       "derived from the item's old and new images (every index projects ALL), reads by returned size (4 KB " +
-      'units, halved when eventually consistent). Per workload and index: the hottest key value, its WCU and ' +
-      'RCU per request of the workload, and the workload rate at which it reaches 1,000 WCU or 3,000 RCU per ' +
-      'second. Shards of one list or counter (key values ending in `shard_<n>` or `#s<n>`, shown as `…*`) count as ' +
-      "their mean: writers spread uniformly over them, and a sample's busiest shard is sampling noise. The " +
-      "first page of the lists every reader shares (pals' open visits, all messages) is kept 1 s per container, " +
-      "so its keys' reads grow with warm containers, not requests. " +
-      "Workloads marked per-entity are one entity's own traffic: their figure is that entity's bound. " +
-      'Alone: `pnpm exec tsx test/bench/heat.ts`.',
+      'units, halved when eventually consistent). Every key value is then sorted by what its traffic grows ' +
+      'with (the rules are in test/bench/heat-keys.ts; a key no rule names counts as shared):',
   );
   out.push('');
   out.push(
-    '| workload | requests | 5xx | index | hottest key value | WCU/req | RCU/req | reaches the limit at (req/s) |',
+    '- **Shared keys** (lists, stage-wide counters) grow with the route rate. Per workload and index: the ' +
+      'hottest one, its WCU and RCU per request of the workload, and the workload rate at which it reaches ' +
+      '1,000 WCU or 3,000 RCU per second. Shards of one list or counter (key values ending in `shard_<n>` or ' +
+      "`#s<n>`, shown as `…*`) count as their mean: writers spread uniformly over them, and a sample's busiest " +
+      "shard is sampling noise. The first page of the lists every reader shares (pals' open visits, all " +
+      "messages) is kept 1 s per container, so its keys' reads grow with warm containers, not requests.",
+  );
+  out.push(
+    "- **Per-entity keys** (one user's account, one visit, one message, one destination number) see only " +
+      "their entity's own requests however many users call the route (SPEC §8 bounds them per entity). Per " +
+      'workload, entity and index: the busiest key value, its cost per request of that entity (the ' +
+      "workload's requests spread over the distinct values seen), and the entity's bound: how many of its " +
+      'own requests per second reach the limit.',
+  );
+  out.push(
+    "- **Per-container keys** (the providers' breaker items) are read and written on a timer by each warm " +
+      'container, not per request. Their figure is the warm containers at which they reach the limit, counting ' +
+      "all of the workload's traffic on them as one container's (a lower bound).",
+  );
+  out.push('');
+  out.push(
+    'Alone: `pnpm exec tsx test/bench/heat.ts` (`HEAT_ONLY=<name prefix>` for one workload, `HEAT_DUMP=1` lists every key value).',
+  );
+  out.push('');
+  out.push('### Shared keys: the route rate each workload reaches the limit at');
+  out.push('');
+  out.push(
+    '| workload | requests | 5xx | index | hottest shared key value | WCU/req | RCU/req | reaches the limit at (req/s) |',
   );
   out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
-    r.spots.forEach((s, i) => {
-      const head =
-        i === 0
-          ? [`${r.workload.name}${r.workload.perEntity ? ' (per-entity)' : ''}`, r.requests, r.errors]
-          : ['', '', ''];
+    const name = `${r.workload.name}${r.workload.perEntity ? ' (one entity)' : ''}`;
+    if (r.heat.shared.length === 0) {
+      out.push(`| ${name} | ${r.requests} | ${r.errors} | — | none: every key is per entity | — | — | ∞ |`);
+      continue;
+    }
+    r.heat.shared.forEach((s, i) => {
+      const head = i === 0 ? [name, r.requests, r.errors] : ['', '', ''];
       out.push(
         `| ${[...head, s.index, `\`${short(s.pk)}\``, fmt(s.wcuPerRequest), fmt(s.rcuPerRequest), rate(s.projected)].join(' | ')} |`,
       );
     });
   }
   out.push('');
+  out.push("### Per-entity keys: each entity's own bound");
+  out.push('');
+  out.push(
+    "| workload | entity | index | busiest key value | values seen | WCU per entity's request | RCU per entity's request | entity's bound (its own req/s) |",
+  );
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results)
+    r.heat.entities.forEach((e, i) => {
+      out.push(
+        `| ${[i === 0 ? r.workload.name : '', e.entity, e.index, `\`${short(e.pk)}\``, e.entities, fmt(e.wcuPerRequest), fmt(e.rcuPerRequest), rate(e.bound)].join(' | ')} |`,
+      );
+    });
+  const timed = results.filter((r) => r.heat.containers.length > 0);
+  if (timed.length > 0) {
+    out.push('');
+    out.push('### Per-container keys: the warm containers that reach the limit');
+    out.push('');
+    out.push(
+      '| workload | key value | what | WCU/s | RCU/s | workload s | reaches the limit at (warm containers, at least) |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of timed)
+      for (const c of r.heat.containers)
+        out.push(
+          `| ${[r.workload.name, `\`${short(c.pk)}\``, c.what, fmt(c.wcuPerSecond), fmt(c.rcuPerSecond), (r.ms / 1000).toFixed(1), rate(c.containers)].join(' | ')} |`,
+        );
+  }
+  out.push('');
   out.push('Workloads:');
   out.push('');
   for (const r of results) {
-    const worst = Math.min(...r.spots.map((s) => s.projected));
+    const bounds = new Map<string, number>();
+    for (const e of r.heat.entities) bounds.set(e.entity, Math.min(bounds.get(e.entity) ?? e.bound, e.bound));
+    const entityText = [...bounds].map(([entity, bound]) => `${entity} ${rate(bound)}/s`).join(', ');
     out.push(
-      `- **${r.workload.name}**: ${r.workload.definition}. Lowest projection ${rate(worst)} req/s` +
-        (r.workload.perEntity ? ` — a per-entity bound: ${r.workload.perEntity}.` : '.'),
+      `- **${r.workload.name}**: ${r.workload.definition}. Lowest shared projection ${rate(lowestShared(r.heat))} req/s` +
+        (entityText ? `; per-entity bounds: ${entityText}` : '') +
+        (r.workload.perEntity ? ` (the whole workload is ${r.workload.perEntity}).` : '.'),
     );
   }
   out.push('');

@@ -119,4 +119,52 @@ describe('cached DynamoDB breaker', () => {
     expect(b.share?.(name, openUntil + 5002)).toBeCloseTo(0.55);
     expect(b.share?.(name, openUntil + 10_002)).toBe(1);
   });
+
+  // The breaker items are per-container keys in the heat model (test/bench/heat-keys.ts): their traffic
+  // must grow with warm containers and time, never with the send rate. One container offers sends for the
+  // same 60 simulated seconds at two rates to a provider that fails every other call (the local `flaky`
+  // provider of the heat bench) or half its calls at random (which opens it again and again).
+  it('costs a flaky provider the same reads and writes per minute at 10× the send rate', async () => {
+    const cost = async (sends: number, fails: (i: number, random: () => number) => boolean) => {
+      const name = `p-${randomUUID()}`;
+      let seed = 7;
+      const random = () => {
+        seed = (seed * 48_271) % 2_147_483_647;
+        return seed / 2_147_483_647;
+      };
+      const a = dynamoCircuitBreaker({ ...settings, cacheMs: 3000, rampMs: 30_000, random });
+      const reads = seen.reads;
+      const writes = seen.writes;
+      let called = 0;
+      const t0 = 5_000_000 + sends;
+      for (let i = 0; i < sends; i++) {
+        const now = t0 + Math.floor((i * 60_000) / sends);
+        const phase = (await a.phases([name], now)).get(name);
+        if (phase === 'open') continue;
+        if (phase === 'half-open' && !(await a.tryProbe(name, now))) continue;
+        if (fails(called++, random)) await a.recordFailure(name, now);
+        else await a.recordSuccess(name, now);
+      }
+      return { called, reads: seen.reads - reads, writes: seen.writes - writes };
+    };
+    const alternate = (i: number) => i % 2 === 0;
+    const coin = (_: number, random: () => number) => random() < 0.5;
+    const runs = {
+      alternate: [await cost(600, alternate), await cost(6000, alternate)],
+      coin: [await cost(600, coin), await cost(6000, coin)],
+    };
+    // Every other call failing never makes 3 in a row: never opened, every send called it, nothing written.
+    expect(runs.alternate.map((r) => [r.called, r.writes])).toEqual([
+      [600, 0],
+      [6000, 0],
+    ]);
+    // Half failing at random opens it: written on each opening (ADD, open), probe and close, a handful per
+    // open period (24-36 s), the same at either rate.
+    for (const r of runs.coin) {
+      expect(r.writes).toBeGreaterThanOrEqual(2);
+      expect(r.writes).toBeLessThanOrEqual(12);
+    }
+    // Reads: one per 1.5-3 s of kept state, at most 41 in 60 s, at either rate.
+    for (const r of [...runs.alternate, ...runs.coin]) expect(r.reads).toBeLessThanOrEqual(41);
+  });
 });
