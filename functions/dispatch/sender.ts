@@ -3,7 +3,7 @@ import { parseSendJob } from '@svc/dispatch/queue';
 import { processSendJob, RETRY_OUTCOMES } from '@svc/dispatch/sender';
 import { invocationLeaseMs, senderDeps } from '@svc/dispatch/sender-setup';
 import { logger } from '@svc/platform';
-import { backoffSeconds, postponeRecord, receiveCount, sqsConsumer } from '@svc/platform/queues';
+import { jitteredBackoffSeconds, postponeRecord, receiveCount, sqsConsumer } from '@svc/platform/queues';
 
 const config = loadSenderConfig();
 const deps = senderDeps(config);
@@ -20,8 +20,13 @@ export const handler = sqsConsumer(async (record, context) => {
   const count = receiveCount(record);
   const outcome = await processSendJob(job, count, { ...deps, leaseMs });
   if (!RETRY_OUTCOMES.has(outcome)) return;
-  // Every provider failed: wait longer before each new attempt (30 s, 60 s, 120 s, … in AWS).
+  // Every provider failed: wait longer before each new attempt (15-30 s, 30-60 s, 60-120 s, … in AWS),
+  // jittered so the sends an outage failed together do not all come back in the same second.
   if (outcome === 'retry' && config.backoff)
-    await postponeRecord(config.backoff.queueUrl, record, backoffSeconds(config.backoff.baseSeconds, count));
+    await postponeRecord(
+      config.backoff.queueUrl,
+      record,
+      jitteredBackoffSeconds(config.backoff.baseSeconds, count),
+    );
   throw new Error(`send ${job.id}: ${outcome}`);
 });

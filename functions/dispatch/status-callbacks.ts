@@ -1,9 +1,9 @@
 import { loadStatusCallbackConfig } from '@svc/dispatch/config';
 import { parseStatusCallbackJob } from '@svc/dispatch/queue';
 import { syncStatusCallbacks } from '@svc/dispatch/status-callbacks';
-import { jitteredSeconds, statusCallbackDeps } from '@svc/dispatch/status-callbacks-setup';
+import { statusCallbackDeps } from '@svc/dispatch/status-callbacks-setup';
 import { logger } from '@svc/platform';
-import { backoffSeconds, postponeRecord, receiveCount, sqsConsumer } from '@svc/platform/queues';
+import { jitteredBackoffSeconds, postponeRecord, receiveCount, sqsConsumer } from '@svc/platform/queues';
 
 const config = loadStatusCallbackConfig();
 const deps = statusCallbackDeps(config);
@@ -25,7 +25,7 @@ export const handler = sqsConsumer(async (record, context) => {
     await postponeRecord(
       config.backoff.queueUrl,
       record,
-      jitteredSeconds(backoffSeconds(config.backoff.baseSeconds, count)),
+      jitteredBackoffSeconds(config.backoff.baseSeconds, count),
     );
   throw new Error(`status callbacks of ${job.id}: ${outcome}`);
 });

@@ -1,4 +1,4 @@
-import { backoffSeconds } from '@svc/platform/queues';
+import { backoffSeconds, jitteredBackoffSeconds } from '@svc/platform/queues';
 import { describe, expect, it } from 'vitest';
 import { invocationLeaseMs } from './sender-setup.js';
 
@@ -19,5 +19,12 @@ describe('backoffSeconds', () => {
       30, 60, 120, 240, 480, 900, 900,
     ]);
     expect(backoffSeconds(30, 0)).toBe(30);
+  });
+
+  it('jitters between half and all of it, so records that failed together spread out', () => {
+    expect(jitteredBackoffSeconds(60, 1, () => 0)).toBe(30);
+    expect(jitteredBackoffSeconds(60, 1, () => 0.999)).toBe(60);
+    expect(jitteredBackoffSeconds(30, 7, () => 0)).toBe(450);
+    expect(jitteredBackoffSeconds(1, 1, () => 0)).toBe(1);
   });
 });

@@ -25,8 +25,3 @@ export function statusCallbackDeps(config: StatusCallbackConfig): SyncDeps {
     leaseMs: 4 * config.timeoutMs + LEASE_MARGIN_MS,
   };
 }
-
-/** "Equal jitter" on the exponential backoff: a random delay in [backoff / 2, backoff], so retries spread out. */
-export function jitteredSeconds(backoffSeconds: number, random: () => number = Math.random): number {
-  return Math.ceil(backoffSeconds / 2 + (random() * backoffSeconds) / 2);
-}

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from './entities.js';
 import { callbackEvents, planCallbacks, receiverOf } from './status-callbacks.js';
-import { jitteredSeconds } from './status-callbacks-setup.js';
 
 const id = '0f0e0d0c-0b0a-4908-8706-050403020100';
 const at = (second: number) => `2026-12-06T10:00:${String(second).padStart(2, '0')}.000Z`;
@@ -63,16 +62,10 @@ describe('planCallbacks', () => {
   });
 });
 
-describe('receivers and backoff', () => {
+describe('receivers', () => {
   it('name a receiver by origin, so one host:port is one breaker', () => {
     expect(receiverOf('https://hooks.example.com/a?x=1')).toBe('receiver:https://hooks.example.com');
     expect(receiverOf('https://hooks.example.com:8443/b')).toBe('receiver:https://hooks.example.com:8443');
     expect(receiverOf('http://127.0.0.1:4000/sms')).toBe('receiver:http://127.0.0.1:4000');
-  });
-
-  it('jitter the backoff between half and all of it', () => {
-    expect(jitteredSeconds(60, () => 0)).toBe(30);
-    expect(jitteredSeconds(60, () => 0.999)).toBe(60);
-    expect(jitteredSeconds(1, () => 0)).toBe(1);
   });
 });

@@ -51,6 +51,20 @@ export function backoffSeconds(baseSeconds: number, receiveCount: number, capSec
   return Math.min(capSeconds, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
 }
 
+/**
+ * The backoff with "equal jitter": a random delay between half and all of `backoffSeconds`, so the records
+ * that failed together (a provider or receiver outage) do not all come back in the same second.
+ */
+export function jitteredBackoffSeconds(
+  baseSeconds: number,
+  receiveCount: number,
+  random: () => number = Math.random,
+  capSeconds = 900,
+): number {
+  const full = backoffSeconds(baseSeconds, receiveCount, capSeconds);
+  return Math.ceil(full / 2 + (random() * full) / 2);
+}
+
 /** How many times SQS has handed this record out (1 on the first delivery). */
 export function receiveCount(record: SQSRecord): number {
   return Number(record.attributes.ApproximateReceiveCount ?? '1') || 1;
