@@ -1,5 +1,5 @@
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetConsistent, dynamo } from '@svc/platform';
+import { batchGetConsistent, dynamo, readAllKeys } from '@svc/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -37,5 +37,29 @@ describe('batchGetConsistent', () => {
   it('answers 503 when keys stay unprocessed', async () => {
     ddb.on(BatchGetCommand).resolves({ UnprocessedKeys: { [table()]: { Keys: [a] } } });
     await expect(batchGetConsistent([a])).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+});
+
+// The loop every batch read shares (the raw one above, and the entities' gets in the visits list, the
+// message feed and the carried-forward task report).
+describe('readAllKeys', () => {
+  it('asks again for what was left unprocessed until every key is answered', async () => {
+    const asked: number[][] = [];
+    const items = await readAllKeys([1, 2, 3, 4], async (keys) => {
+      asked.push(keys);
+      return { items: keys.slice(0, 1).map((k) => `item ${k}`), unprocessed: keys.slice(1) };
+    });
+    expect(items).toEqual(['item 1', 'item 2', 'item 3', 'item 4']);
+    expect(asked).toEqual([[1, 2, 3, 4], [2, 3, 4], [3, 4], [4]]);
+  });
+
+  it('gives up with 503 after its rounds, having asked that many times', async () => {
+    let calls = 0;
+    const stuck = async (keys: number[]) => {
+      calls++;
+      return { items: [], unprocessed: keys };
+    };
+    await expect(readAllKeys([1], stuck, 3)).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(calls).toBe(3);
   });
 });

@@ -1,4 +1,4 @@
-import { ServiceUnavailable } from '@svc/platform';
+import { readAllKeys } from '@svc/platform';
 import { dispatchDb, FEED_SHARDS, feedShard, type MessageItem } from './entities.js';
 
 /** A place in the newest-first order of every message: `createdAt`, then `id`. */
@@ -74,16 +74,14 @@ class Cursor {
 }
 
 async function messagesById(ids: string[]): Promise<Map<string, MessageItem>> {
-  const found = new Map<string, MessageItem>();
-  let pending = ids.map((id) => ({ id }));
-  for (let round = 0; pending.length > 0; round++) {
-    if (round === 4) throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
-    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
-    const { data, unprocessed } = await dispatchDb().entities.message.get(pending).go();
-    for (const m of data) found.set(m.id, m);
-    pending = unprocessed.map((k) => ({ id: k.id }));
-  }
-  return found;
+  const messages = await readAllKeys(
+    ids.map((id) => ({ id })),
+    async (keys) => {
+      const { data, unprocessed } = await dispatchDb().entities.message.get(keys).go();
+      return { items: data, unprocessed: unprocessed.map((k) => ({ id: k.id })) };
+    },
+  );
+  return new Map(messages.map((m) => [m.id, m]));
 }
 
 /**

@@ -28,6 +28,28 @@ export function dynamo(): { client: DynamoDBDocumentClient; table: string } {
 const BATCH_GET_ROUNDS = 4;
 
 /**
+ * Runs one batch read (a BatchGetItem: the raw one, or an ElectroDB entity's `get([...]).go()`) until every
+ * key is answered. Keys DynamoDB leaves unprocessed (it does so under throttling) are asked again after a
+ * short backoff (50, 100, 200 ms, …); if some are still left after `rounds` requests, 503 (retry later).
+ */
+export async function readAllKeys<K, T>(
+  keys: readonly K[],
+  read: (keys: K[]) => Promise<{ items: readonly T[]; unprocessed: readonly K[] }>,
+  rounds = BATCH_GET_ROUNDS,
+): Promise<T[]> {
+  const items: T[] = [];
+  let pending = [...keys];
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === rounds) throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    const answer = await read(pending);
+    items.push(...answer.items);
+    pending = [...answer.unprocessed];
+  }
+  return items;
+}
+
+/**
  * Items of any entities, by their table keys, in one strongly consistent BatchGetItem (at most 100 keys, no
  * duplicates): one round trip where a handler needs several items at once. Keys DynamoDB leaves unprocessed
  * (it does so under throttling) are asked again with a short backoff; if some are still left, 503. Items that
@@ -37,19 +59,15 @@ export async function batchGetConsistent(
   keys: Record<string, unknown>[],
 ): Promise<Record<string, unknown>[]> {
   const { client, table } = dynamo();
-  const items: Record<string, unknown>[] = [];
-  let pending = keys;
-  for (let round = 0; pending.length > 0; round++) {
-    if (round === BATCH_GET_ROUNDS)
-      throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
-    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+  return readAllKeys(keys, async (pending) => {
     const answer = await client.send(
       new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
     );
-    items.push(...(answer.Responses?.[table] ?? []));
-    pending = answer.UnprocessedKeys?.[table]?.Keys ?? [];
-  }
-  return items;
+    return {
+      items: answer.Responses?.[table] ?? [],
+      unprocessed: answer.UnprocessedKeys?.[table]?.Keys ?? [],
+    };
+  });
 }
 
 /** Names in the error chain (ElectroDB wraps the SDK's error in `cause`). */

@@ -1,4 +1,4 @@
-import { isConditionFailure } from '@svc/platform';
+import { isConditionFailure, readAllKeys } from '@svc/platform';
 import type { EntityItem } from 'electrodb';
 import { type TaskEntity, tasksDb } from './entities.js';
 import { assembleReport, reportTask } from './report-document.js';
@@ -103,14 +103,16 @@ async function tasksByKey(ids: readonly string[]): Promise<TaskItem[]> {
   const task = tasksDb().entities.task;
   const out: TaskItem[] = [];
   for (let i = 0; i < ids.length; i += 100) {
-    let keys = ids.slice(i, i + 100).map((taskId) => ({ taskId }));
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt >= 8) throw new Error('tasks stayed unprocessed in BatchGetItem');
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      const result = await task.get(keys).go({ preserveBatchOrder: false });
-      out.push(...(result.data as TaskItem[]));
-      keys = result.unprocessed as { taskId: string }[];
-    }
+    // A report is no request: up to 8 rounds (about 6 s of backoff) before the job is retried by SQS.
+    const chunk = await readAllKeys(
+      ids.slice(i, i + 100).map((taskId) => ({ taskId })),
+      async (keys) => {
+        const result = await task.get(keys).go({ preserveBatchOrder: false });
+        return { items: result.data as TaskItem[], unprocessed: result.unprocessed as { taskId: string }[] };
+      },
+      8,
+    );
+    out.push(...chunk);
   }
   return out;
 }

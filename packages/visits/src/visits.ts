@@ -10,9 +10,9 @@ import {
   NotFound,
   type Page,
   type RetryOptions,
+  readAllKeys,
   readPosition,
   retryContention,
-  ServiceUnavailable,
   takeWithinBytes,
   transactionCodes,
   ValidationFailed,
@@ -475,16 +475,14 @@ async function listAcrossMembers(
  * are asked again with a short backoff, then 503.
  */
 async function visitsById(ids: string[]): Promise<Map<string, VisitItem>> {
-  const found = new Map<string, VisitItem>();
-  let pending = ids.map((visitId) => ({ visitId }));
-  for (let round = 0; pending.length > 0; round++) {
-    if (round === 4) throw new ServiceUnavailable('DynamoDB is throttling reads, retry later.');
-    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
-    const { data, unprocessed } = await visitsDb().entities.visit.get(pending).go();
-    for (const v of data) found.set(v.visitId, v);
-    pending = unprocessed.map((k) => ({ visitId: k.visitId }));
-  }
-  return found;
+  const visits = await readAllKeys(
+    ids.map((visitId) => ({ visitId })),
+    async (keys) => {
+      const { data, unprocessed } = await visitsDb().entities.visit.get(keys).go();
+      return { items: data, unprocessed: unprocessed.map((k) => ({ visitId: k.visitId })) };
+    },
+  );
+  return new Map(visits.map((v) => [v.visitId, v]));
 }
 
 /** Up to `limit` visits within a Lambda response, with the cursor after the last one when more follow. */
