@@ -1,4 +1,4 @@
-import { readAllKeys } from '@svc/platform';
+import { LazyShardMerge, type OrderedSource, readAllKeys } from '@svc/platform';
 import { dispatchDb, FEED_SHARDS, feedShard, type MessageItem } from './entities.js';
 
 /** A place in the newest-first order of every message: `createdAt`, then `id`. */
@@ -17,12 +17,8 @@ export async function addToFeed(id: string, createdAt: string): Promise<void> {
     .go();
 }
 
-/** One ordered source of positions (a feed shard, or the legacy index), read in chunks older than a position. */
-interface Source {
-  read(before: FeedPosition | undefined, count: number): Promise<FeedPosition[]>;
-}
-
-function shardSource(shard: number): Source {
+/** One feed shard, newest first. */
+function shardSource(shard: number): OrderedSource<FeedPosition> {
   return {
     async read(before, count) {
       const base = dispatchDb().entities.feed.query.byShard({ shard });
@@ -33,7 +29,7 @@ function shardSource(shard: number): Source {
 }
 
 /** Messages stored before the feed shards, still on gsi2 until the backfill moves them. */
-const legacySource: Source = {
+const legacySource: OrderedSource<FeedPosition> = {
   async read(before, count) {
     const base = dispatchDb().entities.message.query.legacyRecent({ feed: 'all' });
     const { data } = await (before ? base.lt(before) : base).go({
@@ -45,33 +41,6 @@ const legacySource: Source = {
     return data.map((m) => ({ createdAt: m.createdAt, id: m.id }));
   },
 };
-
-/** A source with what it has read ahead, so the merge asks each shard for only about its share of a page. */
-class Cursor {
-  private buffer: FeedPosition[] = [];
-  private done = false;
-  private last: FeedPosition | undefined;
-  constructor(
-    private readonly source: Source,
-    start: FeedPosition | undefined,
-    private readonly chunk: number,
-  ) {
-    this.last = start;
-  }
-  /** The newest position this source has not yet given, reading more when its buffer is empty. */
-  async head(): Promise<FeedPosition | undefined> {
-    if (this.buffer.length === 0 && !this.done) {
-      const read = await this.source.read(this.last, this.chunk);
-      if (read.length < this.chunk) this.done = true;
-      this.buffer = read;
-      this.last = read.at(-1) ?? this.last;
-    }
-    return this.buffer[0];
-  }
-  take(): void {
-    this.buffer.shift();
-  }
-}
 
 async function messagesById(ids: string[]): Promise<Map<string, MessageItem>> {
   const messages = await readAllKeys(
@@ -93,28 +62,23 @@ async function messagesById(ids: string[]): Promise<Map<string, MessageItem>> {
  */
 export async function feedPage(before: FeedPosition | undefined, count: number): Promise<MessageItem[]> {
   const chunk = Math.min(100, Math.ceil(count / FEED_SHARDS) + 2);
-  const cursors = [
-    ...Array.from({ length: FEED_SHARDS }, (_, shard) => new Cursor(shardSource(shard), before, chunk)),
-    new Cursor(legacySource, before, chunk),
-  ];
+  const merge = new LazyShardMerge(
+    [...Array.from({ length: FEED_SHARDS }, (_, shard) => shardSource(shard)), legacySource],
+    before,
+    chunk,
+    newer,
+  );
   const out: MessageItem[] = [];
   const seen = new Set<string>();
   let exhausted = false;
   while (out.length < count && !exhausted) {
     const wanted: FeedPosition[] = [];
     while (wanted.length < count - out.length) {
-      const heads = await Promise.all(cursors.map((c) => c.head()));
-      let best = -1;
-      heads.forEach((h, i) => {
-        const current = best >= 0 ? heads[best] : undefined;
-        if (h && (!current || newer(h, current))) best = i;
-      });
-      const chosen = heads[best];
+      const chosen = await merge.next();
       if (!chosen) {
         exhausted = true;
         break;
       }
-      cursors[best]?.take();
       if (seen.has(chosen.id)) continue; // on both layouts while the backfill runs
       seen.add(chosen.id);
       wanted.push(chosen);
