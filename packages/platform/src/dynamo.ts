@@ -1,5 +1,5 @@
 import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
 import { loadConfig } from './config.js';
@@ -26,6 +26,33 @@ export function dynamo(): { client: DynamoDBDocumentClient; table: string } {
 }
 
 const BATCH_GET_ROUNDS = 4;
+
+/**
+ * One UpdateItem written in DynamoDB's expression language, for what an entity library cannot say (a map
+ * entry whose name is data, such as a token id). The caller gives the item's table key and the expressions;
+ * the SDK stays here. A failed condition throws as usual (`isConditionFailure`).
+ */
+export async function updateWithExpression(input: {
+  key: Record<string, unknown>;
+  update: string;
+  condition: string;
+  names?: Record<string, string>;
+  values: Record<string, unknown>;
+}): Promise<void> {
+  const { client, table } = dynamo();
+  await client.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: input.key,
+      UpdateExpression: input.update,
+      ConditionExpression: input.condition,
+      ...(input.names && Object.keys(input.names).length > 0
+        ? { ExpressionAttributeNames: input.names }
+        : {}),
+      ExpressionAttributeValues: input.values,
+    }),
+  );
+}
 
 /**
  * Runs one batch read (a BatchGetItem: the raw one, or an ElectroDB entity's `get([...]).go()`) until every

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   Conflict,
-  dynamo,
   isConditionFailure,
   limitClientDigest,
   NotAuthenticated,
@@ -10,6 +8,7 @@ import {
   retryContention,
   ServiceUnavailable,
   transactionCodes,
+  updateWithExpression,
 } from '@svc/platform';
 import { visitsDb } from './entities.js';
 import {
@@ -169,19 +168,9 @@ export async function endSession(account: UserItem, session: Session, now = new 
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const live = Object.entries(account.revoked ?? {}).filter(([, exp]) => exp > nowSeconds);
   const expired = Object.keys(account.revoked ?? {}).filter((jti) => !live.some(([l]) => l === jti));
-  const { client, table } = dynamo();
   const key = visitsDb().entities.user.get({ userId: account.userId }).params().Key as Record<string, string>;
   const write = (update: string, condition: string, names: Record<string, string>, values: object) =>
-    client.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: key,
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-        ExpressionAttributeValues: values as Record<string, unknown>,
-      }),
-    );
+    updateWithExpression({ key, update, condition, names, values: values as Record<string, unknown> });
   const ignoreGone = (error: unknown) => {
     // The account was deleted meanwhile: its tokens are dead anyway.
     if (!isConditionFailure(error)) throw error;
