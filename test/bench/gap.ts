@@ -91,7 +91,7 @@ export interface GroupCost {
   name: string;
   ms: number;
   kib: number;
-  /** KiB of other packages the group brings beyond the base (ElectroDB requires all of lib-dynamodb's commands). */
+  /** KiB of other packages the group brings beyond the base (ElectroDB: the DynamoDB commands its CommonJS require keeps). */
   pulledKib: number;
   /** ms per KiB of this group's own code. */
   msPerKib: number;
@@ -225,8 +225,9 @@ export function gapComposition(
 export const GAP_LEGEND =
   "Each cold miss above lists what its bundle carries beyond its twin's, per library group (esbuild metafile: " +
   'real − twin output bytes per package), each priced at the import CPU that group was measured to add, in the ' +
-  'share of it the function carries, with what it loads along (ElectroDB requires every command of the ' +
-  'DynamoDB document client, so the SDK bytes it brings count as ElectroDB, not as "more AWS SDK") (the ' +
+  'share of it the function carries, with what it loads along (ElectroDB reaches the SDK through a CommonJS ' +
+  "require, which keeps the DynamoDB commands and their schemas whole: those bytes count as ElectroDB's, not as " +
+  '"more AWS SDK") (the ' +
   'table below: the group bundled with the deployed options on top of the DynamoDB document client every twin ' +
   'loads, imported by fresh processes in turn with the client alone); our code, the rest of the AWS SDK and ' +
   'other packages are priced at the function\'s own average (its import ms / its KiB). "card" = ElectroDB, ' +
