@@ -216,7 +216,7 @@ export function gapComposition(
     totalMs += ms;
     if (g.card) cardMs += ms;
     if (g.name === 'our code') oursMs += ms;
-    const pulled = p && p.pulled >= 1 ? ` (+${p.pulled.toFixed(0)} KiB of the AWS SDK it loads)` : '';
+    const pulled = p && p.pulled >= 5 ? ` (+${p.pulled.toFixed(0)} KiB it loads with it)` : '';
     parts.push(`${g.name} ${kib.toFixed(0)} KiB${pulled} ~${ms.toFixed(0)} ms`);
   }
   return { text: parts.join(', '), cardMs, oursMs, totalMs };
