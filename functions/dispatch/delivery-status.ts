@@ -1,7 +1,8 @@
-import { Dispatch, deliveryStatus } from '@svc/dispatch';
 import { verifyCallbackToken } from '@svc/dispatch/callback-token';
 import { loadCallbackConfig } from '@svc/dispatch/config';
+import * as Dispatch from '@svc/dispatch/messages';
 import { sqsStatusCallbackQueue } from '@svc/dispatch/queue';
+import { deliveryStatus } from '@svc/dispatch/routes/delivery-status';
 import type { StatusCallbackQueue } from '@svc/dispatch/status-callbacks';
 import { httpHandler, NotAuthenticated, ServiceUnavailable } from '@svc/platform';
 import { readParameter } from '@svc/platform/parameters';

@@ -1,4 +1,5 @@
-import { Dispatch, getMessage } from '@svc/dispatch';
+import * as Dispatch from '@svc/dispatch/messages';
+import { getMessage } from '@svc/dispatch/routes/get-message';
 import { httpHandler } from '@svc/platform';
 
 export const handler = httpHandler(getMessage, async ({ path }) => ({

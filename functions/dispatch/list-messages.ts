@@ -1,4 +1,5 @@
-import { Dispatch, listMessages } from '@svc/dispatch';
+import * as Dispatch from '@svc/dispatch/messages';
+import { listMessages } from '@svc/dispatch/routes/list-messages';
 import { httpHandler } from '@svc/platform';
 
 export const handler = httpHandler(listMessages, async ({ query }) => ({

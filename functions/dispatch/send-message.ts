@@ -1,6 +1,7 @@
-import { Dispatch, sendMessage } from '@svc/dispatch';
 import { loadApiConfig } from '@svc/dispatch/config';
+import * as Dispatch from '@svc/dispatch/messages';
 import { sqsMessageQueue } from '@svc/dispatch/queue';
+import { sendMessage } from '@svc/dispatch/routes/send-message';
 import { httpHandler } from '@svc/platform';
 import { checkCallbackUrl } from '@svc/platform/webhooks';
 

@@ -80,8 +80,10 @@ const load = async (path: string) =>
   ((await import(pathToFileURL(path).href)) as { handler: Handler }).handler;
 const newSeries = (): Series => ({ samples: [], cpuSamples: [], statuses: {}, first: '' });
 
+const cpuAtStart = process.cpuUsage();
 const handlers = [await load(plan.module)];
 const importedAt = performance.now();
+const importCpu = process.cpuUsage(cpuAtStart);
 const series = [newSeries()];
 await call(handlers[0] as Handler, series[0] as Series);
 const firstDoneAt = performance.now();
@@ -115,6 +117,8 @@ process.send?.(
       sinceProcessStart: firstDoneAt,
       bootToImport: startedAt,
       importMs: importedAt - startedAt,
+      // The import's CPU (user + system): what section 7 splits by package (test/bench/gap.ts).
+      importCpuMs: (importCpu.user + importCpu.system) / 1000,
       firstInvokeMs: firstDoneAt - importedAt,
     },
     series,

@@ -37,10 +37,12 @@ export const GAP_NOTES: string[] = [
     '(identifiers and line breaks kept), so section 1 compares like with like: the real bundles are about twice ' +
     'the twins, and importing them costs the difference (the import columns of section 3). A V8 profile of the ' +
     'import (VisitsGetUser) puts most of it in reading, decoding and compiling the file, not in running any one ' +
-    "package's top level; by package (section 1's largest parts) the extra size is ElectroDB (~390 KiB as " +
-    'deployed), Powertools Logger/Parameters (~100 KiB), lib-dynamodb, valibot, middy and our own code, and in ' +
-    "DispatchSendMessage, DispatchGetMessage, DispatchListMessages and DispatchDeliveryStatus libphonenumber's full " +
-    'metadata (247 KiB; SPEC §5 needs the full set). Issue 20 took out what a first request does not need and ' +
+    "package's top level; by package (each cold miss above, priced by the group table) the extra size is " +
+    "ElectroDB (~390 KiB as deployed), Powertools' X-Ray tracer (~285 KiB with aws-xray-sdk-core and semver: " +
+    'parsed at every cold start, run only when tracing is on in Lambda), Powertools Logger/Metrics/Parameters ' +
+    "(~130 KiB), valibot, middy and our own code, and in DispatchSendMessage and DispatchListMessages libphonenumber's " +
+    'full metadata (247 KiB; SPEC §5 needs the full set; GET /messages/{id} and the delivery callback no longer ' +
+    'load it since each dispatch route has its own module). Issue 20 took out what a first request does not need and ' +
     "did not change behaviour: ElectroDB's per-entity jsonschema walk (a stand-in, README Decisions). What remains " +
     'is fixed by the design card (ElectroDB, middy, valibot, Powertools); the "before" columns of section 3 show ' +
     'the change per function. The stack-only rows above show where it goes: for stats and dispatch the HTTP stack ' +

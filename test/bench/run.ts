@@ -20,6 +20,14 @@ import { build, type Metafile } from 'esbuild';
 import { TEST_LIMITS } from '../support/limits.js';
 import { everyFunction } from './every-function.js';
 import { CALL_REASONS, GAP_NOTES } from './findings.js';
+import {
+  extraByGroup,
+  GAP_LEGEND,
+  type GroupCost,
+  gapComposition,
+  groupTable,
+  measureGroups,
+} from './gap.js';
 import { partitionHeat } from './heat.js';
 import { startCountingProxy } from './proxy.js';
 import { reportRunBench } from './report-run.js';
@@ -76,6 +84,7 @@ const BUDGET_S = {
   sizes: 2,
   warm: 60,
   cold: 140,
+  gap: 15,
   sourceMaps: 18,
   trips: 25,
   load: 20,
@@ -332,7 +341,7 @@ interface Series {
   first: string;
 }
 interface ChildResult {
-  cold: { sinceProcessStart: number; importMs: number; firstInvokeMs: number };
+  cold: { sinceProcessStart: number; importMs: number; importCpuMs: number; firstInvokeMs: number };
   /** The module's own series first, then one per bundle in `plan.others`. */
   series: Series[];
   wallMs: number;
@@ -511,6 +520,12 @@ try {
       );
     }
   });
+
+  // ---- what a cold gap is made of (section 7): each library group's import cost, measured once for all
+  // functions (test/bench/gap.ts; BENCH_GAP=0 skips it; alone: `pnpm exec tsx test/bench/gap.ts`).
+  const GAP_RUNS = Number(process.env.BENCH_GAP_RUNS ?? 4);
+  const gapCosts: GroupCost[] =
+    process.env.BENCH_GAP === '0' ? [] : await timed('gap', () => measureGroups(GAP_RUNS));
 
   // ---- section 4: DynamoDB calls. Counting does not depend on timing, so three services at a time, each
   // process behind its own counting proxy; one service's functions (and a function and its twin) never run at
@@ -970,11 +985,26 @@ try {
     const firstGap =
       median(r.real.colds.map((c) => c.cold.firstInvokeMs)) -
       median(r.twin.colds.map((c) => c.cold.firstInvokeMs));
-    if (coldOf(r.real) > 1.3 * coldOf(r.twin))
+    if (coldOf(r.real) > 1.3 * coldOf(r.twin)) {
+      let made = '';
+      if (gapCosts.length) {
+        const importCpu = (m: Measured) => median(m.colds.map((c) => c.cold.importCpuMs));
+        const kib = Number(size(assets.get(r.name))[0]);
+        const gap = gapComposition(
+          extraByGroup(partsOf(metaOf, 'real', r.name), partsOf(metaOf, 'minimal', r.name)),
+          gapCosts,
+          importCpu(r.real) / kib,
+        );
+        made =
+          ` Import CPU +${f1(importCpu(r.real) - importCpu(r.twin))} ms over the twin's; what the bundle carries beyond the ` +
+          `twin's, priced at section 7's rates: ${gap.text}; the card's libraries ~${f1(gap.cardMs)} ms of ` +
+          `~${f1(gap.totalMs)}, our code ~${f1(gap.oursMs)}.`;
+      }
       misses.push(
         `- Cold ${r.name}: ${f2(coldOf(r.real) / coldOf(r.twin))} × twin (target 1.30): +${f1(importGap)} ms importing ` +
-          `the larger bundle, +${f1(firstGap)} ms in the first call.`,
+          `the larger bundle, +${f1(firstGap)} ms in the first call.${made}`,
       );
+    }
     if (r.real.calls > r.twin.calls + 0.01)
       misses.push(
         `- DynamoDB ${r.name}: ${f2(r.real.calls)} calls against a minimum of ${f2(r.twin.calls)}` +
@@ -985,6 +1015,14 @@ try {
   if (!misses.length) misses.push('- None.');
   for (const m of misses) note(m);
   note('');
+  if (gapCosts.length) {
+    note(
+      `${GAP_LEGEND} (${budgetOf('gap')}; BENCH_GAP=0 skips it, alone: \`pnpm exec tsx test/bench/gap.ts\`.)`,
+    );
+    note('');
+    for (const line of groupTable(gapCosts, GAP_RUNS)) note(line);
+    note('');
+  }
   const split = rows.filter((r) => r.stack && r.twin) as (Row & {
     twin: Measured;
     stack: NonNullable<Row['stack']>;

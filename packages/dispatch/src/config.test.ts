@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { phaseOf } from './breaker.js';
 import { loadSenderConfig, parseWeights } from './config.js';
-import { MessageInput } from './schemas.js';
+import { MessageInput } from './phone-schemas.js';
 
 const env = {
   PROVIDER1_URL: 'http://127.0.0.1:3000/p1',

@@ -19,14 +19,9 @@ import { dispatchDb, type HistoryEntry, type MessageItem } from './entities.js';
 import { addToFeed, feedPage } from './feed.js';
 import { DispatchMetric } from './metrics.js';
 import { DEFAULT_ALLOWED_COUNTRIES, destinationRefusal } from './phone.js';
+import type { MessageInput } from './phone-schemas.js';
 import type { MessageQueue } from './queue.js';
-import type {
-  AcceptedMessage,
-  DeliveryStatusInput,
-  MessageInput,
-  MessageSummary,
-  MessageView,
-} from './schemas.js';
+import type { AcceptedMessage, DeliveryStatusInput, MessageSummary, MessageView } from './schemas.js';
 import { countSegments } from './segments.js';
 import {
   announceStatus,

@@ -1,8 +1,12 @@
 // TasksListReports, the minimal way: one Query (Limit = page + 1, newest first) on the user's report index
-// (gsi1) or on the everyone index (gsi2), keeping stored reports only, as the real one does.
+// (gsi1), or one on each of the 16 shards of the everyone index (gsi2, issue 16) merged newest first, keeping
+// stored reports within retention only (expiresAt), as the real one does.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, type Event, failure, reply, TABLE, verifyJwt } from './shared.js';
 import { EXTERNAL_ID } from './tasks-shared.js';
+
+/** Shards of the everyone list (entities.ts REPORT_LIST_SHARDS). */
+const REPORT_LIST_SHARDS = 16;
 
 const POSITION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
 
@@ -44,34 +48,47 @@ export const handler = async (event: Event) => {
   const before = q.cursor === undefined ? undefined : positionOf(q.cursor);
   if (q.cursor !== undefined && !before) return failure(400, 'Invalid request parameters.');
 
-  const [index, pk] = q.userId ? ['gsi1', `$tasks#userId_${q.userId}`] : ['gsi2', '$tasks#everyone_all'];
   const take = limit + 1;
-  const data: Item[] = [];
-  let start: Record<string, unknown> | undefined;
-  // Pages only while the filter left the page short and there is more (one Query in the common case).
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: TABLE,
-        IndexName: index,
-        KeyConditionExpression: before
-          ? `${index}pk = :pk AND ${index}sk < :sk`
-          : `${index}pk = :pk AND begins_with(${index}sk, :sk)`,
-        FilterExpression: '#status = :stored',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':pk': pk,
-          ':sk': before ? `$report_1#periodEnd_${before[0]}#reportId_${before[1]}` : '$report_1#periodEnd_',
-          ':stored': 'stored',
-        },
-        ScanIndexForward: false,
-        Limit: take - data.length,
-        ExclusiveStartKey: start,
-      }),
-    );
-    data.push(...((page.Items ?? []) as Item[]));
-    start = page.LastEvaluatedKey;
-  } while (start && data.length < take);
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  /** Up to `take` live reports of one gsi1/gsi2 partition, newest first (pages only while the filter left it short). */
+  const partition = async (index: string, pk: string): Promise<Item[]> => {
+    const out: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: index,
+          KeyConditionExpression: before
+            ? `${index}pk = :pk AND ${index}sk < :sk`
+            : `${index}pk = :pk AND begins_with(${index}sk, :sk)`,
+          FilterExpression: '#status = :stored AND (attribute_not_exists(#exp) OR #exp > :now)',
+          ExpressionAttributeNames: { '#status': 'status', '#exp': 'expiresAt' },
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':sk': before ? `$report_1#periodEnd_${before[0]}#reportId_${before[1]}` : '$report_1#periodEnd_',
+            ':stored': 'stored',
+            ':now': nowSeconds,
+          },
+          ScanIndexForward: false,
+          Limit: take,
+          ExclusiveStartKey: start,
+        }),
+      );
+      out.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start && out.length < take);
+    return out.slice(0, take);
+  };
+  const data = q.userId
+    ? await partition('gsi1', `$tasks#userId_${q.userId}`)
+    : (
+        await Promise.all(
+          Array.from({ length: REPORT_LIST_SHARDS }, (_, i) => partition('gsi2', `$tasks#listShard_${i}`)),
+        )
+      )
+        .flat()
+        .sort((a, b) => b.periodEnd.localeCompare(a.periodEnd) || b.reportId.localeCompare(a.reportId));
 
   const items = data.slice(0, limit);
   const last = items.at(-1);

@@ -1,48 +1,36 @@
-// TasksPlanReports, the minimal way: read the schedule's cursor (GetItem), claim the next window with one
-// TransactWriteItems (the cursor conditional on the previous end + the run record), one Query per user
-// shard of gsi3 for the candidate users, SendMessageBatch in tens, then mark the run and the cursor
-// enqueued (two UpdateItems). 1 + 1 + 8 + 2 = 12 DynamoDB calls, the same as the real planner.
+// TasksPlanReports, the minimal way (reports.ts planReports after issue 16: constant work whatever the
+// population): read the schedule's cursor (GetItem); a window left `planning` by a crashed run has its shard
+// jobs enqueued again first; claim the next window with one TransactWriteItems (the cursor conditional on
+// the previous end + the run record, which expires with the reports); one shard job per candidate shard (32)
+// on the report queue, SendMessageBatch in tens, five at once; then mark the run and the cursor enqueued
+// (two UpdateItems). 1 + 1 + 2 = 4 DynamoDB calls and 4 SQS batches, as the real planner makes.
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, TABLE } from './shared.js';
-import { keys, marks, queryAll, USER_SHARDS } from './tasks-shared.js';
+import { keys, marks } from './tasks-shared.js';
 
 const SCHEDULE = 'task-reports';
 const QUEUE_URL = process.env.QUEUE_URL_TASK_REPORTS ?? '';
 const INTERVAL_MINUTES = Number(process.env.REPORT_INTERVAL_MINUTES || 60);
-const STALE_AFTER_MS = 15 * 60_000;
+const RETENTION_DAYS = Number(process.env.REPORT_RETENTION_DAYS || 90);
+/** Candidate shards (entities.ts CANDIDATE_SHARDS): one shard job each per window. */
+const CANDIDATE_SHARDS = 32;
 const sqs = new SQSClient({ maxAttempts: 3 });
 
 type Window = { start: string; end: string };
 
-async function candidateUsers(start: string): Promise<string[]> {
-  const lists = await Promise.all(
-    Array.from({ length: USER_SHARDS }, (_, shard) =>
-      queryAll({
-        IndexName: 'gsi3',
-        KeyConditionExpression: 'gsi3pk = :pk AND begins_with(gsi3sk, :sk)',
-        FilterExpression: 'openTasks > :zero OR touchedAt > :start',
-        ProjectionExpression: 'userId',
-        ExpressionAttributeValues: {
-          ':pk': `$tasks#shard_${shard}`,
-          ':sk': '$taskUser_1#userId_',
-          ':zero': 0,
-          ':start': start,
-        },
-      }),
-    ),
-  );
-  return lists.flat().map((u) => String(u.userId));
-}
-
-async function enqueue(userIds: string[], window: Window) {
-  const batches: string[][] = [];
-  for (let i = 0; i < userIds.length; i += 10) batches.push(userIds.slice(i, i + 10));
-  const send = async (batch: string[]) => {
-    let pending = batch.map((userId, i) => ({
-      Id: String(i),
-      MessageBody: JSON.stringify({ userId, ...window }),
-    }));
+/** The window's shard jobs, in batches of ten, five batches in flight (ports.ts sqsReportQueue). */
+async function enqueueShards(window: Window): Promise<number> {
+  const jobs = Array.from({ length: CANDIDATE_SHARDS }, (_, i) => ({
+    kind: 'shard',
+    schedule: SCHEDULE,
+    shard: String(i),
+    ...window,
+  }));
+  const batches: (typeof jobs)[] = [];
+  for (let i = 0; i < jobs.length; i += 10) batches.push(jobs.slice(i, i + 10));
+  const send = async (batch: typeof jobs) => {
+    let pending = batch.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) }));
     for (let attempt = 1; pending.length > 0; attempt++) {
       const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: pending }));
       const failed = new Set((out.Failed ?? []).map((f) => f.Id));
@@ -52,31 +40,26 @@ async function enqueue(userIds: string[], window: Window) {
     }
   };
   for (let i = 0; i < batches.length; i += 5) await Promise.all(batches.slice(i, i + 5).map(send));
+  return jobs.length;
 }
 
-async function fanOut(window: Window): Promise<number> {
-  const users = await candidateUsers(window.start);
-  await enqueue(users, window);
-  return users.length;
-}
-
-async function markEnqueued(window: Window, users: number) {
+async function markEnqueued(window: Window, shards: number) {
   await doc.send(
     new UpdateCommand({
       TableName: TABLE,
       Key: keys.run(SCHEDULE, window.start),
       UpdateExpression:
-        'SET #users = :users, enqueuedAt = :at, #schedule = :schedule, #start = :start, #e = :e, #v = :v',
+        'SET #shards = :shards, enqueuedAt = :at, #schedule = :schedule, #start = :start, #e = :e, #v = :v',
       ConditionExpression: 'attribute_exists(pk) AND attribute_exists(sk)',
       ExpressionAttributeNames: {
-        '#users': 'users',
+        '#shards': 'shards',
         '#schedule': 'schedule',
         '#start': 'start',
         '#e': '__edb_e__',
         '#v': '__edb_v__',
       },
       ExpressionAttributeValues: {
-        ':users': users,
+        ':shards': shards,
         ':at': new Date().toISOString(),
         ':schedule': SCHEDULE,
         ':start': window.start,
@@ -90,11 +73,10 @@ async function markEnqueued(window: Window, users: number) {
       new UpdateCommand({
         TableName: TABLE,
         Key: keys.cursor(SCHEDULE),
-        UpdateExpression: 'SET #status = :enqueued, #users = :users, #schedule = :schedule, #e = :e, #v = :v',
+        UpdateExpression: 'SET #status = :enqueued, #schedule = :schedule, #e = :e, #v = :v',
         ConditionExpression: 'attribute_exists(pk) AND attribute_exists(sk) AND #end = :end',
         ExpressionAttributeNames: {
           '#status': 'status',
-          '#users': 'users',
           '#schedule': 'schedule',
           '#end': 'end',
           '#e': '__edb_e__',
@@ -102,7 +84,6 @@ async function markEnqueued(window: Window, users: number) {
         },
         ExpressionAttributeValues: {
           ':enqueued': 'enqueued',
-          ':users': users,
           ':schedule': SCHEDULE,
           ':end': window.end,
           ':e': 'reportCursor',
@@ -122,14 +103,10 @@ export const handler = async () => {
   const { Item: cursor } = await doc.send(
     new GetCommand({ TableName: TABLE, Key: keys.cursor(SCHEDULE), ConsistentRead: true }),
   );
-  const outcome: { users: number; resumed?: Window; window?: Window } = { users: 0 };
-  if (
-    cursor &&
-    cursor.status === 'planning' &&
-    now.getTime() - Date.parse(cursor.claimedAt) > STALE_AFTER_MS
-  ) {
+  const outcome: { shards: number; resumed?: Window; window?: Window } = { shards: 0 };
+  if (cursor?.status === 'planning') {
     const stale = { start: String(cursor.start), end: String(cursor.end) };
-    await markEnqueued(stale, await fanOut(stale));
+    await markEnqueued(stale, await enqueueShards(stale));
     outcome.resumed = stale;
   }
   const start: string = cursor?.end ?? new Date(now.getTime() - INTERVAL_MINUTES * 60_000).toISOString();
@@ -162,6 +139,7 @@ export const handler = async () => {
                 schedule: SCHEDULE,
                 ...window,
                 claimedAt: end,
+                expiresAt: Math.floor(now.getTime() / 1000) + RETENTION_DAYS * 86_400,
                 ...keys.run(SCHEDULE, start),
                 ...marks('reportRun'),
               },
@@ -178,7 +156,7 @@ export const handler = async () => {
     throw error;
   }
   outcome.window = window;
-  outcome.users = await fanOut(window);
-  await markEnqueued(window, outcome.users);
+  outcome.shards = await enqueueShards(window);
+  await markEnqueued(window, outcome.shards);
   return outcome;
 };

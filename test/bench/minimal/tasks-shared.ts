@@ -21,11 +21,12 @@ export const keys = {
 /** ElectroDB's entity markers on every item it writes. */
 export const marks = (entity: string) => ({ __edb_e__: entity, __edb_v__: '1' });
 
-/** Users are spread over this many partitions of gsi3 (USER_SHARDS). */
-export const USER_SHARDS = 8;
+/** Report candidates (activity markers, the open set) are spread over this many shards (CANDIDATE_SHARDS). */
+export const CANDIDATE_SHARDS = 32;
 
-export const shardOf = (userId: string): string =>
-  String(createHash('sha256').update(userId).digest().readUInt32BE(0) % USER_SHARDS);
+/** candidates.ts shardOf: a user's candidate shard. */
+export const candidateShardOf = (userId: string): string =>
+  String(createHash('sha256').update(userId).digest().readUInt32BE(0) % CANDIDATE_SHARDS);
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 

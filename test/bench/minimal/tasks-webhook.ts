@@ -1,12 +1,15 @@
 // TasksWebhook, the minimal way: the optional signing secret from SSM (as the real one, asked every call
 // while it is absent: Powertools caches values, not ParameterNotFound), the task read strongly consistent,
-// beside it the user's change record (carry-forward of reports), then one TransactWriteItems of the whole task
-// item (conditional), the user's activity counter and the delivery's audit record; a delivery that changes nothing still writes its record (create-if-absent).
+// beside it the user's change record (carry-forward of reports) and activity marker (report candidates, issue
+// 16: a plain put, once per 15-minute bucket per container), then one TransactWriteItems of the whole task
+// item (conditional) and the delivery's audit record, beside it the user's open-set entry when the task stays
+// open (a plain put, once per bucket per container); a delivery that changes nothing still writes its record
+// (create-if-absent).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, type Event, failure, reply, TABLE } from './shared.js';
-import { EXTERNAL_ID, instant, keys, marks, shardOf } from './tasks-shared.js';
+import { candidateShardOf, EXTERNAL_ID, instant, keys, marks } from './tasks-shared.js';
 
 const ssm = new SSMClient({});
 const SECRET_NAME = process.env.PARAM_TASKS_WEBHOOK_SECRET ?? '';
@@ -49,6 +52,55 @@ interface Task {
   lastEventAt: string;
   completionKey: string;
   createdDigest: string;
+}
+
+/** What this container already wrote (candidates.ts memo): one activity and open-set put per bucket. */
+const written = new Set<string>();
+const BUCKET_MS = 15 * 60_000;
+const bucketOf = (ms: number) => new Date(ms - (ms % BUCKET_MS)).toISOString();
+
+/** candidates.ts markActivity: the user's marker in the bucket of `now`, expiring after 15 days. */
+async function markActivity(userId: string, now: Date) {
+  const bucket = bucketOf(now.getTime());
+  const memo = `a|${bucket}|${userId}`;
+  if (written.has(memo)) return;
+  const shard = candidateShardOf(userId);
+  await doc.send(
+    new PutCommand({
+      TableName: TABLE,
+      Item: {
+        activityBucket: bucket,
+        activityShard: shard,
+        userId,
+        expiresAt: Math.floor(Date.parse(bucket) / 1000) + 15 * 86_400,
+        pk: `$tasks#activityBucket_${bucket}#activityShard_${shard}`,
+        sk: `$activity_1#userId_${userId}`,
+        ...marks('activity'),
+      },
+    }),
+  );
+  written.add(memo);
+}
+
+/** candidates.ts markOpen: the user in the open set. */
+async function markOpen(userId: string, now: Date) {
+  const memo = `o|${bucketOf(now.getTime())}|${userId}`;
+  if (written.has(memo)) return;
+  const shard = candidateShardOf(userId);
+  await doc.send(
+    new PutCommand({
+      TableName: TABLE,
+      Item: {
+        openShard: shard,
+        userId,
+        asOf: now.toISOString(),
+        pk: `$tasks#openShard_${shard}`,
+        sk: `$openUser_1#userId_${userId}`,
+        ...marks('openUser'),
+      },
+    }),
+  );
+  written.add(memo);
 }
 
 const isOpen = (t: Task | undefined) => t !== undefined && !t.isCompleted && !t.deletedAt;
@@ -172,8 +224,10 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
     // Beside the first read, as the real one: the user's change record (server time) that the next
     // carried-forward report re-reads this task by.
     const changedAt = new Date().toISOString();
+    const now = new Date();
     const [{ Item }] = await Promise.all([
       doc.send(new GetCommand({ TableName: TABLE, Key: keys.task(id), ConsistentRead: true })),
+      attempt === 0 ? markActivity(userId, now) : undefined,
       attempt === 0
         ? doc.send(
             new PutCommand({
@@ -223,8 +277,7 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
       }
     }
     after.completionKey = after.completedAt ?? after.createdAt;
-    const openDelta = Number(isOpen(after)) - Number(isOpen(current));
-    const userKey = keys.taskUser(userId);
+    const marking = isOpen(after) ? markOpen(userId, now) : undefined;
     try {
       await doc.send(
         new TransactWriteCommand({
@@ -246,34 +299,6 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
               },
             },
             {
-              Update: {
-                TableName: TABLE,
-                Key: userKey,
-                UpdateExpression:
-                  'SET #e = :e, #v = :v, #userId = :u, #shard = :s, #touchedAt = :t, #gsi3pk = :g3pk, #gsi3sk = :g3sk ADD #openTasks :d',
-                ExpressionAttributeNames: {
-                  '#e': '__edb_e__',
-                  '#v': '__edb_v__',
-                  '#userId': 'userId',
-                  '#shard': 'shard',
-                  '#touchedAt': 'touchedAt',
-                  '#gsi3pk': 'gsi3pk',
-                  '#gsi3sk': 'gsi3sk',
-                  '#openTasks': 'openTasks',
-                },
-                ExpressionAttributeValues: {
-                  ':e': 'taskUser',
-                  ':v': '1',
-                  ':u': userId,
-                  ':s': shardOf(userId),
-                  ':t': new Date().toISOString(),
-                  ':g3pk': `$tasks#shard_${shardOf(userId)}`,
-                  ':g3sk': `$taskUser_1#userId_${userId}`,
-                  ':d': openDelta,
-                },
-              },
-            },
-            {
               Put: {
                 TableName: TABLE,
                 Item: record('applied'),
@@ -285,12 +310,14 @@ export const handler = async (event: Event & { isBase64Encoded?: boolean }) => {
           ],
         }),
       );
+      await marking;
       return accepted(true);
     } catch (error) {
       const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
         (r) => r.Code,
       );
-      if (codes[2] === 'ConditionalCheckFailed') return accepted(false); // this delivery was applied already
+      await marking;
+      if (codes[1] === 'ConditionalCheckFailed') return accepted(false); // this delivery was applied already
       // The task changed between the read and the write (or a concurrent transaction): decide again.
       if (codes[0] !== 'ConditionalCheckFailed' && !codes.includes('TransactionConflict')) throw error;
     }

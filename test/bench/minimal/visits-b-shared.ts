@@ -19,9 +19,10 @@ import {
   fail,
   isReply,
   ledgerKey,
+  listingDelete,
+  listingPut,
   memberStatusPk,
   type Reply,
-  statusPk,
   type TransactionItem,
   tokenSecret,
   toTransaction,
@@ -255,7 +256,8 @@ const palCredit = (minutes: number) => {
 
 /**
  * The pal completes a requested visit: one consistent BatchGetItem (the caller's account, the visit),
- * one TransactWriteItems of six items with the real conditions (visit requested; member's reservation
+ * one TransactWriteItems of eight items (the six below and the listing entry moved from requested to
+ * completed) with the real conditions (visit requested; member's reservation
  * covers the minutes; pal exists; transaction and ledger copies new), one consistent BatchGetItem of
  * both balances for the answer: three calls, as the real handler makes.
  */
@@ -306,7 +308,7 @@ export async function completeVisit(event: Event) {
         TableName: TABLE,
         Key: key,
         UpdateExpression:
-          'SET #status = :completed, #palId = :pal, #completedAt = :at, #gsi1pk = :g1, #gsi3pk = :g3, #visitId = :id, #e = :e, #v = :v',
+          'SET #status = :completed, #palId = :pal, #completedAt = :at, #gsi3pk = :g3, #visitId = :id, #e = :e, #v = :v',
         ConditionExpression:
           'attribute_exists(#pk) AND attribute_exists(#sk) AND #memberId = :member AND #date = :date AND #status = :requested',
         ExpressionAttributeNames: {
@@ -315,7 +317,6 @@ export async function completeVisit(event: Event) {
           '#status': 'status',
           '#palId': 'palId',
           '#completedAt': 'completedAt',
-          '#gsi1pk': 'gsi1pk',
           '#gsi3pk': 'gsi3pk',
           '#visitId': 'visitId',
           '#memberId': 'memberId',
@@ -328,7 +329,6 @@ export async function completeVisit(event: Event) {
           ':requested': 'requested',
           ':pal': palId,
           ':at': now,
-          ':g1': statusPk('completed'),
           ':g3': memberStatusPk(visit.memberId, 'completed'),
           ':id': visitId,
           ':member': visit.memberId,
@@ -384,6 +384,8 @@ export async function completeVisit(event: Event) {
     },
     ledger(visit.memberId, 'member'),
     ledger(palId, 'pal'),
+    listingDelete('requested', visit),
+    listingPut('completed', visit),
   ]);
   if (codes === 'contention') return contention(event);
   if (codes) {

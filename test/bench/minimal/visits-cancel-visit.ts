@@ -1,6 +1,7 @@
 // Twin of VisitsCancelVisit (functions/visits/cancel-visit.ts, visits.ts cancelVisit): the session check
 // and the visit in one consistent BatchGetItem, then the release as one TransactWriteItems with the
-// real conditions (visit still requested and the caller's; member's reservation covers the minutes).
+// real conditions (visit still requested and the caller's; member's reservation covers the minutes), which
+// also moves the visit's open-visits listing entry from requested to canceled (delete + put, issue 16).
 
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, type Event, reply, TABLE } from './shared.js';
@@ -10,8 +11,9 @@ import {
   edb,
   fail,
   isReply,
+  listingDelete,
+  listingPut,
   memberStatusPk,
-  statusPk,
   toVisit,
   userKey,
   type VisitItem,
@@ -41,7 +43,7 @@ export const handler = async (event: Event, _context?: Context) => {
         TableName: TABLE,
         Key: key,
         UpdateExpression:
-          'SET #status = :canceled, #canceledAt = :at, #gsi1pk = :g1, #gsi3pk = :g3, #visitId = :id, #e = :e, #v = :v',
+          'SET #status = :canceled, #canceledAt = :at, #gsi3pk = :g3, #visitId = :id, #e = :e, #v = :v',
         ConditionExpression:
           'attribute_exists(#pk) AND attribute_exists(#sk) AND #memberId = :member AND #date = :date AND #status = :requested',
         ExpressionAttributeNames: {
@@ -49,7 +51,6 @@ export const handler = async (event: Event, _context?: Context) => {
           '#sk': 'sk',
           '#status': 'status',
           '#canceledAt': 'canceledAt',
-          '#gsi1pk': 'gsi1pk',
           '#gsi3pk': 'gsi3pk',
           '#visitId': 'visitId',
           '#memberId': 'memberId',
@@ -61,7 +62,6 @@ export const handler = async (event: Event, _context?: Context) => {
           ':canceled': 'canceled',
           ':requested': 'requested',
           ':at': canceledAt,
-          ':g1': statusPk('canceled'),
           ':g3': memberStatusPk(memberId, 'canceled'),
           ':id': visit.visitId,
           ':member': userId,
@@ -90,6 +90,8 @@ export const handler = async (event: Event, _context?: Context) => {
         ExpressionAttributeValues: { ':m': m, ':uid': memberId, ':e': 'user', ':v': '1' },
       },
     },
+    listingDelete('requested', visit as unknown as VisitItem),
+    listingPut('canceled', visit as unknown as VisitItem),
   ]);
   if (codes === 'contention') return contention(event);
   if (codes) {

@@ -1,6 +1,7 @@
 // Twin of VisitsRequestVisit: the session check, then one TransactWriteItems that reserves the
 // minutes on the member (available >= minutes, not closing) and creates the visit item with its three
-// index keys; a cancellation reads the member once to say why (401, 409 or 422).
+// index keys and its open-visits listing entry (issue 16); a cancellation reads the member once to say
+// why (401, 409 or 422). Tasks total at most 16 KB of names and descriptions (visits.ts MAX_TASK_BYTES).
 import { randomUUID } from 'node:crypto';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { doc, type Event, reply, TABLE } from './shared.js';
@@ -11,6 +12,7 @@ import {
   edb,
   fail,
   isReply,
+  listingPut,
   toVisit,
   userKey,
   type VisitItem,
@@ -30,6 +32,14 @@ export const handler = async (event: Event, context?: Context) => {
   const now = new Date();
   if (input.date < now.toISOString().slice(0, 10))
     return fail(422, 'Validation failed.', event, { date: ['must be today or later'] });
+  const taskBytes = input.tasks.reduce(
+    (n, t) => n + Buffer.byteLength(t.name.trim()) + Buffer.byteLength(t.description ?? ''),
+    0,
+  );
+  if (taskBytes > 16 * 1024)
+    return fail(422, 'Validation failed.', event, {
+      tasks: ['must total at most 16384 bytes of names and descriptions (UTF-8)'],
+    });
   const item: VisitItem = {
     visitId: randomUUID(),
     memberId,
@@ -65,6 +75,7 @@ export const handler = async (event: Event, context?: Context) => {
               ConditionExpression: 'attribute_not_exists(pk) AND attribute_not_exists(sk)',
             },
           },
+          listingPut('requested', item),
         ],
       }),
     );

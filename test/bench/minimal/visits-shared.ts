@@ -195,7 +195,7 @@ export async function verifyAgainstDecoy(password: string): Promise<false> {
 const lc = (s: string) => s.toLowerCase();
 
 /** ElectroDB's ownership markers, on every item it writes (and on every item patched through it). */
-export const edb = (entity: 'user' | 'email' | 'visit' | 'transaction' | 'ledger') => ({
+export const edb = (entity: 'user' | 'email' | 'visit' | 'listing' | 'transaction' | 'ledger') => ({
   __edb_e__: entity,
   __edb_v__: '1',
 });
@@ -227,21 +227,18 @@ export const ledgerKey = (ownerId: string, createdAt: string, transactionId: str
   sk: `${LEDGER_SK_PREFIX}${lc(createdAt)}#transactionid_${lc(transactionId)}`,
 });
 
-/** Visit index keys: gsi1 by status, gsi2 by member, gsi3 by member and status; all sorted by date, id. */
+/** Visit index keys: gsi2 by member, gsi3 by member and status; both sorted by date, id. */
 export const visitSk = (date: string, visitId: string) => `$visit_1#date_${lc(date)}#visitid_${lc(visitId)}`;
 /** Prefix of every visit index sort key (Query begins_with; `gt` a position uses visitSk). */
 export const VISIT_SK_PREFIX = '$visit_1#date_';
-export const statusPk = (status: string) => `$visits#status_${lc(status)}`;
 export const memberPk = (memberId: string) => `$visits#memberid_${lc(memberId)}`;
 export const memberStatusPk = (memberId: string, status: string) =>
   `$visits#memberid_${lc(memberId)}#status_${lc(status)}`;
 
-/** All six index attributes of a visit item. */
+/** All four index attributes of a visit item (the visit left gsi1 in issue 16: lists by status read listings). */
 export const visitIndexKeys = (v: { visitId: string; memberId: string; date: string; status: string }) => {
   const sk = visitSk(v.date, v.visitId);
   return {
-    gsi1pk: statusPk(v.status),
-    gsi1sk: sk,
     gsi2pk: memberPk(v.memberId),
     gsi2sk: sk,
     gsi3pk: memberStatusPk(v.memberId, v.status),
@@ -317,4 +314,47 @@ export const toUser = (u: UserItem) => ({
   minutes: u.minutes,
   reserved_minutes: u.reserved,
   available_minutes: u.available,
+});
+
+// ---- the open-visits index (entities.ts ListingEntity, visits.ts listing) ------------------------------
+
+/** Shards of each status list (entities.ts LIST_SHARDS). */
+export const LIST_SHARDS = 32;
+/** A visit's list shard: the last 6 hex digits of its id, mod 32 (entities.ts listShard). */
+export const listShard = (visitId: string) =>
+  Number.parseInt(visitId.replace(/-/g, '').slice(-6), 16) % LIST_SHARDS;
+export const listingPk = (status: string, shard: number) => `$visits#status_${lc(status)}#shard_${shard}`;
+/** Prefix of every listing sort key; `date >= d` is `sk >= LISTING_SK_PREFIX + d`. */
+export const LISTING_SK_PREFIX = '$listing_1#date_';
+export const listingSk = (date: string, visitId: string) =>
+  `${LISTING_SK_PREFIX}${lc(date)}#visitid_${lc(visitId)}`;
+export const listingKey = (status: string, v: { visitId: string; date: string }) => ({
+  pk: listingPk(status, listShard(v.visitId)),
+  sk: listingSk(v.date, v.visitId),
+});
+
+const DAY_SECONDS = 86_400;
+/**
+ * The listing entry a status-changing transaction puts (no condition, as ElectroDB's `put`); a requested
+ * one expires (TTL) two days after its date.
+ */
+export const listingPut = (status: string, v: { visitId: string; date: string }) => ({
+  Put: {
+    TableName: TABLE,
+    Item: {
+      status,
+      shard: listShard(v.visitId),
+      date: v.date,
+      visitId: v.visitId,
+      ...(status === 'requested'
+        ? { expiresAt: Math.floor(Date.parse(`${v.date}T00:00:00Z`) / 1000) + 3 * DAY_SECONDS }
+        : {}),
+      ...listingKey(status, v),
+      ...edb('listing'),
+    },
+  },
+});
+/** The listing entry the same transaction deletes (the status the visit leaves). */
+export const listingDelete = (status: string, v: { visitId: string; date: string }) => ({
+  Delete: { TableName: TABLE, Key: listingKey(status, v) },
 });

@@ -12,8 +12,9 @@ import {
   emailKey,
   fail,
   isReply,
+  listingDelete,
+  listingPut,
   memberStatusPk,
-  statusPk,
   userKey,
   VISIT_SK_PREFIX,
   visitKey,
@@ -70,7 +71,7 @@ async function release(visit: Record<string, unknown>, now: string): Promise<voi
             Update: {
               TableName: TABLE,
               Key: visitKey(visitId),
-              UpdateExpression: 'SET #status = :canceled, canceledAt = :now, gsi1pk = :g1, gsi3pk = :g3',
+              UpdateExpression: 'SET #status = :canceled, canceledAt = :now, gsi3pk = :g3',
               ConditionExpression:
                 'attribute_exists(pk) AND attribute_exists(sk) AND memberId = :member AND #date = :date AND #status = :requested',
               ExpressionAttributeNames: { '#status': 'status', '#date': 'date' },
@@ -78,7 +79,6 @@ async function release(visit: Record<string, unknown>, now: string): Promise<voi
                 ':canceled': 'canceled',
                 ':requested': 'requested',
                 ':now': now,
-                ':g1': statusPk('canceled'),
                 ':g3': memberStatusPk(memberId, 'canceled'),
                 ':member': memberId,
                 ':date': date,
@@ -94,6 +94,8 @@ async function release(visit: Record<string, unknown>, now: string): Promise<voi
               ExpressionAttributeValues: { ':m': minutes, ':neg': -minutes },
             },
           },
+          listingDelete('requested', { visitId, date }),
+          listingPut('canceled', { visitId, date }),
         ],
       }),
     );
