@@ -71,12 +71,22 @@ export interface HeatLimits {
   /** Per partition key value per second (the real limits are 1,000 and 3,000). */
   wcu: number;
   rcu: number;
+  /**
+   * How many seconds of its rate a key may spend at once (the bucket's size; default 1). Every key value
+   * has a token bucket per kind, refilled continuously at `wcu`/`rcu` per second up to `burstSeconds` of
+   * them, starting full: a request is refused while its key's bucket is empty, and what it cost (known
+   * once it ran) is taken after, possibly into debt (a 3 WCU write on a 1 WCU/s key waits 3 s before the
+   * next). A scale model sets it so that one entity's own few requests (one message's lifecycle) and the
+   * per-window count of a busy key hold as many requests as the real limits' one second does.
+   */
+  burstSeconds?: number;
 }
 
 /**
  * The proxy. `cells` accumulates capacity per `index|pk`; `reset()` starts a new workload. With `limits`,
- * it also enforces them per key value per one-second window: a request whose key is over its budget is
- * answered ProvisionedThroughputExceededException (as DynamoDB would), before it reaches the table.
+ * it also enforces them per key value, with a token bucket per key (see `HeatLimits`): a request whose
+ * key's bucket is empty is answered ProvisionedThroughputExceededException (as DynamoDB would), before it
+ * reaches the table.
  */
 export async function startHeatProxy(target: string, initialLimits?: HeatLimits) {
   let limits = initialLimits;
@@ -87,7 +97,8 @@ export async function startHeatProxy(target: string, initialLimits?: HeatLimits)
   });
   const cells = new Map<string, HeatCell>();
   const calls: Record<string, number> = {};
-  let window = { second: 0, used: new Map<string, { wcu: number; rcu: number }>() };
+  /** Per key value: tokens left of each kind, as of `at` (ms). */
+  let buckets = new Map<string, { wcu: number; rcu: number; at: number }>();
   const add = (index: string, pk: string | undefined, wcu: number, rcu: number) => {
     if (pk === undefined) return;
     const key = `${index}|${pk}`;
@@ -96,20 +107,25 @@ export async function startHeatProxy(target: string, initialLimits?: HeatLimits)
     cell.rcu += rcu;
     cells.set(key, cell);
     if (limits) {
-      const used = windowUse(key);
-      used.wcu += wcu;
-      used.rcu += rcu;
+      const bucket = bucketOf(key, limits);
+      bucket.wcu -= wcu;
+      bucket.rcu -= rcu;
     }
   };
-  const windowUse = (key: string) => {
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== window.second) window = { second, used: new Map() };
-    let used = window.used.get(key);
-    if (!used) {
-      used = { wcu: 0, rcu: 0 };
-      window.used.set(key, used);
+  /** The key's bucket, refilled up to now. */
+  const bucketOf = (key: string, enforced: HeatLimits) => {
+    const now = Date.now();
+    const seconds = enforced.burstSeconds ?? 1;
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = { wcu: enforced.wcu * seconds, rcu: enforced.rcu * seconds, at: now };
+      buckets.set(key, bucket);
     }
-    return used;
+    const elapsed = (now - bucket.at) / 1000;
+    bucket.wcu = Math.min(enforced.wcu * seconds, bucket.wcu + elapsed * enforced.wcu);
+    bucket.rcu = Math.min(enforced.rcu * seconds, bucket.rcu + elapsed * enforced.rcu);
+    bucket.at = now;
+    return bucket;
   };
   const getItem = async (table: string, key: Item): Promise<Item | undefined> =>
     (await client.send(new GetItemCommand({ TableName: table, Key: key as never, ConsistentRead: true })))
@@ -211,8 +227,8 @@ export async function startHeatProxy(target: string, initialLimits?: HeatLimits)
           for (const image of [w.old, w.put])
             for (const g of INDEXES) if (image?.[g.pk]) keys.add(`${g.name}|${str(image[g.pk])}`);
         const over = [...keys].find((key) => {
-          const used = windowUse(key);
-          return writes.length ? used.wcu >= enforced.wcu : used.rcu >= enforced.rcu;
+          const bucket = bucketOf(key, enforced);
+          return (writes.length ? bucket.wcu : bucket.rcu) <= 0;
         });
         if (over) {
           const cell = cells.get(over) ?? { wcu: 0, rcu: 0, throttled: 0 };
@@ -318,9 +334,10 @@ export async function startHeatProxy(target: string, initialLimits?: HeatLimits)
     endpoint: proxy.endpoint,
     cells,
     calls,
-    /** Turns the per-key limits on (or off with undefined) from the next request on. */
+    /** Turns the per-key limits on (or off with undefined) from the next request on, every bucket full. */
     setLimits(next: HeatLimits | undefined) {
       limits = next;
+      buckets = new Map();
     },
     reset() {
       cells.clear();

@@ -1,7 +1,8 @@
 // The duplicate-SMS path (SPEC §5 "handed to a provider at most once", §8): a provider accepts, then the
 // table throttles the message's `sent` write past the SDK's retries. A redelivery after the claim's lease
 // must not hand the message to a provider again. DynamoDB Local behind a proxy that throttles chosen writes.
-import { applyDeliveryStatus, findMessage, getMessage } from '@svc/dispatch/messages';
+import { callbackToken } from '@svc/dispatch/callback-token';
+import { applyDeliveryStatus, findMessage, getMessage, receiveDeliveryStatus } from '@svc/dispatch/messages';
 import type { SendJob } from '@svc/dispatch/queue';
 import { processSendJob } from '@svc/dispatch/sender';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,9 +15,24 @@ if (!upstream) throw new Error('the global setup exports AWS_ENDPOINT_URL_DYNAMO
 /** Which writes are throttled: the message's `sent` write, and/or the acceptance item. */
 const throttle = { sent: false, acceptance: false };
 const throttled = { sent: 0, acceptance: 0 };
+/** The next `count` writes to one message's item that set `status` to `to` are throttled (a busy moment). */
+const briefly = { id: '', to: '', count: 0, refused: 0 };
 const proxy = await startAwsProxy(upstream, {
   before: ({ operation, body }) => {
     const text = body.toString('utf8');
+    if (
+      briefly.count > 0 &&
+      operation === 'UpdateItem' &&
+      text.includes(briefly.id) &&
+      text.includes(`"S":"${briefly.to}"`)
+    ) {
+      briefly.count -= 1;
+      briefly.refused += 1;
+      return awsJsonAnswer(400, {
+        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+        message: 'Injected: the partition is over its throughput for a moment.',
+      });
+    }
     const isSent = operation === 'UpdateItem' && text.includes('"S":"sent"');
     const isAcceptance = operation === 'PutItem' && text.includes('$dispatch#messageid_');
     if ((throttle.sent && isSent) || (throttle.acceptance && isAcceptance)) {
@@ -135,4 +151,38 @@ describe('a provider acceptance the table refuses to record', () => {
     expect(stored).toMatchObject({ status: 'delivered', provider: 'provider1' });
     expect(stored.history.map((h) => h.status)).toEqual(['queued', 'sending', 'sent', 'delivered']);
   });
+});
+
+// Throttling that outlasts the SDK's own 3 attempts (its retries of a throttled write come within ~1.5 s) but
+// not a few seconds more: the message's writes are retried with a jittered backoff in place, instead of the
+// sender giving the record back to SQS (minutes of visibility timeout in AWS, the DLQ after 3 receives) or
+// the callback answering 503 to a provider that may never call again (issue 16's scale model: messages left
+// `sent` for good).
+describe('a message item throttled for a moment', () => {
+  it('the claim is retried in place: the first receive sends, once', async () => {
+    const [p1, p2] = [fakeProvider('provider1'), fakeProvider('provider2')];
+    const m = await queuedMessage('claim throttled');
+    Object.assign(briefly, { id: m.id, to: 'sending', count: 4, refused: 0 });
+    expect(await processSendJob(m.job, 1, senderWith(p1, p2))).toBe('sent');
+    expect(briefly.refused).toBe(4);
+    expect(acceptedCalls(p1, p2)).toHaveLength(1);
+    expect((await getMessage(m.id)).status).toBe('sent');
+  }, 30_000);
+
+  it('the delivery callback is retried in place: applied, not a 503', async () => {
+    const [p1, p2] = [fakeProvider('provider1'), fakeProvider('provider2')];
+    const m = await queuedMessage('callback throttled');
+    expect(await processSendJob(m.job, 1, senderWith(p1, p2))).toBe('sent');
+    const providerMessageId = acceptedId(p1) ?? acceptedId(p2) ?? '';
+    Object.assign(briefly, { id: m.id, to: 'delivered', count: 4, refused: 0 });
+    const secret = 'callback-secret';
+    await expect(
+      receiveDeliveryStatus(callbackToken(secret, m.id), secret, {
+        status: 'delivered',
+        message_id: providerMessageId,
+      }),
+    ).resolves.toEqual({ id: m.id, status: 'delivered', changed: true });
+    expect(briefly.refused).toBe(4);
+    expect((await getMessage(m.id)).status).toBe('delivered');
+  }, 30_000);
 });

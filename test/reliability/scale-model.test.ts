@@ -1,10 +1,10 @@
-// The scale model (SPEC §8, issue 16): DynamoDB's per-partition limits scaled down 100 times (10 WCU and 30 RCU
-// per partition key value per second, in the base table and in every index, enforced by the heat proxy of
-// test/bench/heat-proxy.ts in front of DynamoDB Local) and the workload scaled down by the same factor and
-// more (~10 requests/s from many users for 10,000/s … 1,000/s). A layout with a hot key is refused past its
-// budget here (503 from the handlers); a sharded one is not. Checked after the run: no 5xx, every accepted
-// visit stored in the right state and listed exactly while requested, every message delivered and accepted
-// by a provider exactly once.
+// The scale model (SPEC §8, issue 16): DynamoDB's per-partition limits and the workload scaled down by the
+// same factor, 1,000: 1 WCU and 3 RCU per partition key value per second, in the base table and in every
+// index (enforced by the heat proxy of test/bench/heat-proxy.ts in front of DynamoDB Local), while the
+// workload runs at 10 requests/s (10,000/s ÷ 1,000) from many users. A layout with a hot key is refused past
+// its budget here (503 from the handlers, or a consumer falling behind); a sharded one is not. Checked after
+// the run: no 5xx, no throttled key at all, every accepted visit stored in the right state and listed exactly
+// while requested, every message delivered and accepted by a provider exactly once.
 import { randomUUID } from 'node:crypto';
 import { dispatchService } from '@svc/dispatch';
 import { ensureTable } from '@svc/local/dynamodb';
@@ -17,14 +17,27 @@ import { TEST_LIMITS } from '../support/limits.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
- * DynamoDB's per-key limits ÷ 100, while the workload below is 10,000/s ÷ 1,000: a 10× margin, not the same
- * scale. At exactly the same scale (1 WCU / 3 RCU, no burst allowance in this proxy) the SMS send path answered
- * three 503s and delivery fell behind by more than 90 s (tried at stop 13); that is still open in issue 16.
+ * Why each key's budget is a token bucket holding 10 s of its rate, not a hard one-second window:
+ * - A hard window at ÷1,000 holds about one request per key: a single write of 2 WCU (a transaction, an item
+ *   over 1 KB) is more than a whole second's budget, and one message's own lifecycle (stored, claimed, sent,
+ *   delivered within a second: ~5 WCU on its own item) is refused, although at full scale it is 0.5 % of that
+ *   item's second. Such per-entity bursts do not shrink with the scale factor; the bucket must hold them.
+ *   (Tried at stop 13 with a hard 1 WCU / 3 RCU window: the send path answered 503s, and a throttled delivery
+ *   callback, which the local provider never repeats, left messages `sent` for good.)
+ * - A key shared by the traffic (a shard, a limiter) sees Poisson noise: at its limit, ~1 write per second
+ *   here against 1,000 at full scale. A 10 s bucket at ÷1,000 gives it the same count per budget (10 writes) as
+ *   the limits ÷100 would in one second (10 WCU), with the workload at 100 requests/s, which this 2-core machine
+ *   cannot drive through the local runtime (measured: 600 requests asked for over 6 s went out over 85 s, and
+ *   52 invocations hit their 10 s timeout). Still noisier than full scale, so a key needs real headroom: with
+ *   a one-second bucket, the visits list's shards (~0.6 of their budget here) are throttled by noise alone.
+ * - What the bucket allows on average is exactly the scaled limit: a key whose load is above 1 WCU (3 RCU)
+ *   per second runs out within SECONDS once it exceeds its rate by 10 s / SECONDS (~40 % here), and is refused
+ *   from then on. A longer run would catch smaller excesses; it costs SECONDS of wall time per 10 requests/s.
  */
-const LIMITS = { wcu: 10, rcu: 30 };
+const LIMITS = { wcu: 1, rcu: 3, burstSeconds: 10 };
 /** Requests per second of the measured phase: 10,000/s ÷ 1,000. */
 const RATE = 10;
-const SECONDS = 8;
+const SECONDS = 24;
 
 let proxy: HeatProxy | undefined;
 let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
@@ -50,9 +63,17 @@ beforeAll(async () => {
     tableName,
     schedules: false,
     logLevel: 'ERROR',
-    log: () => undefined,
+    // SCALE_DEBUG=1: the runtime's own lines too (invocations that failed or timed out).
+    log: (fn, line) => {
+      if (process.env.SCALE_DEBUG && !line.startsWith('{')) phase(`[${fn}] ${line}`);
+    },
     callbackDelayMs: 20,
-    stage: { limits: TEST_LIMITS },
+    // Registrations at the test stage's cheap password hash (the setup, not what this measures), and the
+    // provider timeout of prod (3 s) instead of the local stage's 1 s: the local fake answers at once, but
+    // on a loaded machine its answer can take over a second to reach the sender, which then fails over
+    // (SPEC §5: a timeout moves on to the other provider) although the first one accepted: a second SMS
+    // that has nothing to do with the partitions this test is about.
+    stage: { limits: TEST_LIMITS, settings: { passwordScryptLog2N: 10, providerTimeoutMs: 3000 } },
   });
 }, 120_000);
 
@@ -61,14 +82,16 @@ afterAll(async () => {
   await proxy?.stop();
 });
 
-// Part of `pnpm test` (issue 16 asks for it in CI): it starts its own runtime and takes 75-90 s on a quiet
-// 2-core machine, most of it the warm-up (SCALE_DEBUG=1 prints the phases).
-describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () => {
+// Part of `pnpm test` (issue 16 asks for it in CI): it starts its own runtime and takes ~100 s alone on the
+// shared 2-core machine, about half of it the setup and warm-up (SCALE_DEBUG=1 prints the phases).
+describe('scale model: per-key limits and workload both ÷ 1,000 (10 requests/s)', () => {
   it('visits request/list/complete and the SMS pipeline from many users: no 5xx, nothing lost, one acceptance per message', async () => {
     const heat = proxy as HeatProxy;
     // Setup without limits (registrations from one address are that address's own per-entity bound).
     const users = [];
-    for (let i = 0; i < 24; i++) {
+    // Many users, each well inside their own per-entity bound: a member's visit request costs ~2 WCU on the
+    // member's own partition, so 40 members share 5 requests/s (~0.25 WCU/s each, a quarter of the budget).
+    for (let i = 0; i < 56; i++) {
       const reg = await http('POST', '/api/auth/registration', {
         body: {
           email: `scale-${randomUUID()}@example.com`,
@@ -83,10 +106,10 @@ describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () =>
       users.push({ id: me.body.data.id as string, token });
     }
     phase('registered');
-    const members = users.slice(0, 16);
-    const pals = users.slice(16);
+    const members = users.slice(0, 40);
+    const pals = users.slice(40);
     const senders = await Promise.all(
-      Array.from({ length: 12 }, async (_, i) => {
+      Array.from({ length: 24 }, async (_, i) => {
         const issued = await http('POST', '/__local/token', {
           body: { scope: 'messages:send messages:read', sub: `scale-${i}-${randomUUID()}` },
         });
@@ -142,13 +165,17 @@ describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () =>
     const completed = new Set<string>();
     const started = Date.now();
     const jobs: Promise<void>[] = [];
+    // Each kind of request goes round its own users (the tick alone would pick a quarter of them).
+    const turns = [0, 0, 0, 0];
     for (let tick = 0; tick < RATE * SECONDS; tick++) {
       const at = started + (tick * 1000) / RATE;
       await sleep(Math.max(0, at - Date.now()));
       const kind = tick % 4;
+      const turn = turns[kind === 2 ? 0 : kind] ?? 0;
+      turns[kind === 2 ? 0 : kind] = turn + 1;
       const job = (async () => {
         if (kind === 0 || kind === 2) {
-          const m = tick % members.length;
+          const m = turn % members.length;
           const res = await http('POST', '/api/visit', {
             token: members[m]?.token,
             body: {
@@ -163,7 +190,7 @@ describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () =>
             visits.push({ id: res.body.data.id, member: m });
           }
         } else if (kind === 1) {
-          const pal = pals[tick % pals.length];
+          const pal = pals[turn % pals.length];
           const list = await http('GET', '/api/visit?status=requested&limit=20', { token: pal?.token });
           if (list.status >= 500) return void fivexx.push(`list ${list.status}`);
           expect(list.status).toBe(200);
@@ -175,7 +202,7 @@ describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () =>
           else expect(done.status).toBe(200);
         } else {
           const res = await http('POST', '/messages', {
-            token: senders[tick % senders.length],
+            token: senders[turn % senders.length],
             body: {
               to_number: `+1415556${String(1000 + tick).padStart(4, '0')}`,
               message: `scale ${tick}`,
@@ -188,34 +215,57 @@ describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () =>
           }
         }
       })();
-      jobs.push(job.finally(() => phase(`job ${tick} (${kind}) done`)));
+      jobs.push(
+        job
+          // A request the gateway never answered is as much a failure as a 5xx (named, not thrown: the
+          // other requests still run, and the checks below say which).
+          .catch((error: Error & { cause?: { code?: string } }) => {
+            fivexx.push(
+              `${['request', 'list', 'request', 'send'][kind]}: ${error.cause?.code ?? error.message}`,
+            );
+          })
+          .finally(() => phase(`job ${tick} (${kind}) done`)),
+      );
     }
+    const offeredMs = Date.now() - started;
     await Promise.all(jobs);
     const measuredMs = Date.now() - started;
-    phase(`measured ${measuredMs} ms, ${fivexx.length} 5xx: ${fivexx.join(', ')}`);
-
-    // Nothing lost: every message reaches delivered, accepted by a provider exactly once.
+    phase(
+      `offered over ${offeredMs} ms, answered by ${measuredMs} ms, ${fivexx.length} 5xx: ${fivexx.join(', ')}`,
+    );
+    phase(`throttled: ${JSON.stringify([...heat.cells].filter(([, c]) => c.throttled > 0))}`);
+    // Nothing lost, and caught up promptly: every message reaches delivered within 30 s of the last answer.
+    const undelivered = async () => {
+      const left = [];
+      for (const id of messages) {
+        const m = (await http('GET', `/messages/${id}`, { token: senders[0] })).body;
+        if (m?.status !== 'delivered') left.push(m);
+      }
+      return left;
+    };
     await waitUntil(
       'every message to be delivered',
-      async () => {
-        for (const id of messages)
-          if ((await http('GET', `/messages/${id}`, { token: senders[0] })).body?.status !== 'delivered')
-            return undefined;
-        return true;
-      },
-      90_000,
-    );
+      async () => ((await undelivered()).length === 0 ? true : undefined),
+      30_000,
+      500,
+    ).catch(async (error: unknown) => {
+      phase(`not delivered: ${JSON.stringify(await undelivered())}`);
+      throw error;
+    });
     phase('delivered');
     heat.setLimits(undefined);
     const outbox = (await http('GET', '/__local/outbox')).body.sms as {
       callback_url?: string;
       status_code: number;
     }[];
-    for (const id of messages)
-      expect(
-        outbox.filter((c) => c.status_code === 200 && c.callback_url?.includes(id)),
-        id,
-      ).toHaveLength(1);
+    for (const id of messages) {
+      const accepted = outbox.filter((c) => c.status_code === 200 && c.callback_url?.includes(id));
+      if (accepted.length !== 1)
+        phase(
+          `${id}: ${JSON.stringify(accepted)} ${JSON.stringify((await http('GET', `/messages/${id}`, { token: senders[0] })).body)}`,
+        );
+      expect(accepted, id).toHaveLength(1);
+    }
     // Every accepted visit is stored, completed exactly where a pal completed it.
     for (const v of visits) {
       const got = await http('GET', `/api/visit/${v.id}`, { token: pals[0]?.token });
@@ -237,12 +287,14 @@ describe('scale model: per-key limits ÷ 100, workload 10,000/s ÷ 1,000', () =>
     const throttled = [...heat.cells]
       .filter(([, c]) => c.throttled > 0)
       .map(([k, c]) => `${k}: ${c.throttled}`);
-    expect({ fivexx, throttled: throttled.filter((k) => !k.includes('ratelimit')) }).toEqual({
-      fivexx: [],
-      throttled: [],
-    });
+    // Every key within its budget: shared keys (shards, the daily limiter, index partitions) and each user's,
+    // caller's and message's own (this workload keeps every entity inside its per-entity bound).
+    expect({ fivexx, throttled }).toEqual({ fivexx: [], throttled: [] });
 
     expect(visits.length).toBeGreaterThan(RATE * SECONDS * 0.4);
     expect(messages.length).toBeGreaterThan(RATE * SECONDS * 0.2);
+    // And the model ran at its rate: requests offered on schedule (a machine too busy to keep the pace would
+    // have tested a lower rate than 10,000/s ÷ 1,000 and proven less).
+    expect(offeredMs).toBeLessThan(SECONDS * 1000 * 1.25);
   }, 300_000);
 });

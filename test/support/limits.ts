@@ -12,7 +12,7 @@ export const TEST_LIMITS: Partial<Limits> = {
   registrationsPerIp: { kind: 'window', limit: 1_000_000, windowSeconds: 3600 },
   messagesPerDestination: { kind: 'window', limit: 1_000_000, windowSeconds: 3600 },
   messagesPerCaller: { kind: 'bucket', ratePerSecond: 10_000, burst: 100_000 },
-  dailySegments: { kind: 'sharded', limit: 100_000_000, windowSeconds: 86_400, shards: 10, alarmPercent: 80 },
+  dailySegments: { kind: 'sharded', limit: 100_000_000, windowSeconds: 86_400, shards: 20, alarmPercent: 80 },
 };
 
 /**

@@ -10,6 +10,7 @@ import {
   type Page,
   type RouteLimiter,
   readPosition,
+  retryContention,
   ServiceUnavailable,
   ValidationFailed,
 } from '@svc/platform';
@@ -354,5 +355,8 @@ export async function receiveDeliveryStatus(
 ): Promise<DeliveryStatusResult> {
   const messageId = verifyCallbackToken(secret, token);
   if (!messageId) throw new NotAuthenticated('Missing or invalid callback token.');
-  return applyDeliveryStatus(messageId, input, now, statusCallbacks);
+  // A throttled message item (its own partition, busy for a moment) is retried here with a short jittered
+  // backoff before answering 503: a provider that does not retry its callback would leave the message `sent`
+  // for good. Safe to repeat: a repeated status changes nothing and only announces again.
+  return retryContention(() => applyDeliveryStatus(messageId, input, now, statusCallbacks));
 }

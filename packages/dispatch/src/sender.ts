@@ -7,6 +7,7 @@ import {
   type MetricsPort,
   OLD_ITEM_ON_CONDITION_FAILURE,
   metrics as platformMetrics,
+  retryContention,
   type ScopedLogger,
   scopedLogger,
 } from '@svc/platform';
@@ -255,7 +256,10 @@ async function sendOnce(job: SendJob, receiveCount: number, deps: SenderDeps): P
   if (job.accepted) return applyAcceptedJob(job.id, job.accepted, now(), log);
   // Everything that can fail for reasons of our own happens before the claim, so it cannot strand one.
   const callbackUrl = await deps.callbackUrl(job.id);
-  const claimed = await claim(job.id, now(), deps.leaseMs);
+  // The message's own writes are retried here when the table throttles them (short jittered backoff), before
+  // the record goes back to the queue: in AWS a failed record only comes back after the visibility timeout
+  // (minutes), and after SQS_MAX_RECEIVE_COUNT throttled receives it would sit in the DLQ, unsent.
+  const claimed = await retryContention(() => claim(job.id, now(), deps.leaseMs));
   if ('outcome' in claimed) {
     log.info('send job needs no call', { outcome: claimed.outcome, receive_count: receiveCount });
     // A redelivery after the announcement of `sent`/`failed` failed (the error retried this record).
@@ -281,10 +285,12 @@ async function sendOnce(job: SendJob, receiveCount: number, deps: SenderDeps): P
   }
 
   if (await isSuppressed(message.toNumber)) {
-    const failed = await finish(message.id, token, new Date(now()).toISOString(), {
-      status: 'failed',
-      detail: 'the number was reported invalid; not sent',
-    });
+    const failed = await retryContention(() =>
+      finish(message.id, token, new Date(now()).toISOString(), {
+        status: 'failed',
+        detail: 'the number was reported invalid; not sent',
+      }),
+    );
     if (failed) await announceStatus({ ...message, status: 'failed' }, deps.statusCallbacks);
     return 'suppressed';
   }
@@ -327,6 +333,7 @@ async function sendOnce(job: SendJob, receiveCount: number, deps: SenderDeps): P
         providerMessageId: result.messageId,
         at: new Date(now()).toISOString(),
       };
+      // Not retried in place: a throttled `sent` write goes straight to another partition (keepAcceptance).
       await recordSent(message.id, token, accepted, log).catch((error: unknown) =>
         keepAcceptance(message.id, accepted, deps, now(), log, error),
       );
@@ -350,10 +357,12 @@ async function sendOnce(job: SendJob, receiveCount: number, deps: SenderDeps): P
   const at = new Date(now()).toISOString();
   const summary = failures.join('; ') || 'no provider configured';
   if (receiveCount >= deps.maxReceiveCount) {
-    const failed = await finish(message.id, token, at, {
-      status: 'failed',
-      detail: `all providers failed on the last attempt (${receiveCount}): ${summary}`,
-    });
+    const failed = await retryContention(() =>
+      finish(message.id, token, at, {
+        status: 'failed',
+        detail: `all providers failed on the last attempt (${receiveCount}): ${summary}`,
+      }),
+    );
     if (failed)
       await announceStatus({ ...message, status: 'failed' }, deps.statusCallbacks).catch((error: unknown) =>
         // The record goes to the DLQ either way; its redrive resends the message, whose later statuses follow.
@@ -362,9 +371,11 @@ async function sendOnce(job: SendJob, receiveCount: number, deps: SenderDeps): P
     log.error('message failed for good; moving to the DLQ', { receive_count: receiveCount, failures });
     return 'failed';
   }
-  await finish(message.id, token, at, {
-    status: 'sending',
-    detail: `attempt ${receiveCount} failed, will retry: ${summary}`,
-  });
+  await retryContention(() =>
+    finish(message.id, token, at, {
+      status: 'sending',
+      detail: `attempt ${receiveCount} failed, will retry: ${summary}`,
+    }),
+  );
   return 'retry';
 }
