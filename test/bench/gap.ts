@@ -5,14 +5,16 @@
 //      valibot, jose, libphonenumber-js, the rest of the AWS SDK, our own code, other);
 //   2. milliseconds: each library group bundled alone with the deployed options (imported the way our code
 //      imports it) on top of the DynamoDB document client every twin has, and imported by fresh Node processes in
-//      turns with the client alone: what the group adds to a twin-like import (CPU ms),
-//      measured once per run for all functions (not per function), so the section stays cheap.
-// A function's line then reads "+N KiB: ElectroDB 388 KiB (~X ms at its measured rate), …, our code K KiB":
-// the card's libraries (fixed by the design card) versus our code.
-// Runs inside `pnpm bench` (budget BUDGET_S.gap; BENCH_GAP=0 skips it, BENCH_GAP_RUNS sets the rounds) and alone:
-//   pnpm exec tsx test/bench/gap.ts [--runs N]
+//      pairs with the client alone: what the group adds to a twin-like import (CPU ms); and, per service, what
+//      building its ElectroDB models at import adds (`measureModels`).
+// A function's line then reads "+N KiB: ElectroDB 388 KiB (~X ms at its measured rate), …, our code K KiB",
+// the models, and what no price explains: the card's libraries (fixed by the design card) versus our code.
+// Prices are measured alone on a quiet machine and stored, since timing them inside the bench (beside
+// DynamoDB Local and the runtime) moved them 2–3× between runs:
+//   pnpm exec tsx test/bench/gap.ts [--runs N] [--save]   (writes test/bench/gap-costs.json with --save)
+// `pnpm bench` reads the stored prices; BENCH_GAP=1 measures them again inside the run (budget BUDGET_S.gap).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -86,7 +88,7 @@ export const GROUPS: Group[] = [
 
 export const groupOf = (pkg: string) => GROUPS.find((g) => g.match.test(pkg))?.name ?? 'other';
 
-/** A group's import cost: least CPU ms over the document client's least, and the group's own KiB. */
+/** A group's import cost: the median paired CPU ms over the document client alone, and the group's own KiB. */
 export interface GroupCost {
   name: string;
   ms: number;
@@ -97,14 +99,36 @@ export interface GroupCost {
   msPerKib: number;
 }
 
-/** The least of a few samples: CPU time of the same deterministic work only grows with contention (a shared machine). */
-const least = (xs: number[]) => (xs.length ? Math.min(...xs) : Number.NaN);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/**
+ * What each bundle of `keys` adds to the import of `reference` (CPU ms): each round imports the reference and
+ * then each bundle in fresh processes, the reference again beside every one of them (in alternating order), and
+ * the cost is the median over rounds of the paired differences. A background process slows a pair's two
+ * imports alike, so pairs stay steady where lone samples do not (the least of a few, used before, moved a
+ * group's price by 2–3× between runs).
+ */
+function pairedCosts(dir: string, reference: string, keys: string[], runs: number): Map<string, number> {
+  const diffs = new Map(keys.map((k) => [k, [] as number[]]));
+  for (let r = 0; r < runs; r++)
+    for (const [i, k] of keys.entries()) {
+      const first = (r + i) % 2 === 0;
+      const a = importCpu(join(dir, `${first ? reference : k}.mjs`));
+      const b = importCpu(join(dir, `${first ? k : reference}.mjs`));
+      diffs.get(k)?.push(first ? b - a : a - b);
+    }
+  return new Map(keys.map((k) => [k, Math.max(0, median(diffs.get(k) ?? []))]));
+}
 
 /** CPU ms (user + system) the import of `file` takes in a fresh process: under a loaded machine, steadier than wall time. */
 function importCpu(file: string): number {
   const script = `const c = process.cpuUsage(); await import(${JSON.stringify(pathToFileURL(file).href)}); const u = process.cpuUsage(c); process.stdout.write(String((u.user + u.system) / 1000));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '', AWS_REGION: 'us-east-1' },
+    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '', AWS_REGION: 'us-east-1', TABLE_NAME: 'gap' },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -113,7 +137,7 @@ function importCpu(file: string): number {
 
 /**
  * Every timed group bundled on top of BASE (deployed options), and BASE alone, each imported `runs` times by
- * fresh processes in turns; cost = least import CPU ms − BASE's least, KiB =
+ * fresh processes in pairs with BASE; cost = the median paired difference of import CPU ms, KiB =
  * the group's own packages in that bundle (esbuild metafile). About 10 bundles × `runs` processes.
  */
 export async function measureGroups(runs = 5): Promise<GroupCost[]> {
@@ -141,15 +165,12 @@ export async function measureGroups(runs = 5): Promise<GroupCost[]> {
     ],
     logLevel: 'error',
   });
-  const keys = Object.keys(entries);
-  const samples = new Map(keys.map((k) => [k, [] as number[]]));
-  for (let r = 0; r < runs; r++)
-    for (let i = 0; i < keys.length; i++) {
-      // Turns start at a different bundle each round, so none always follows another.
-      const k = keys[(i + r) % keys.length] as string;
-      samples.get(k)?.push(importCpu(join(dir, `${k}.mjs`)));
-    }
-  const ms = (k: string) => least(samples.get(k) ?? []);
+  const cost = pairedCosts(
+    dir,
+    'base',
+    timed.map((_, i) => `g${i}`),
+    runs,
+  );
   const outputOf = (k: string) =>
     Object.entries(built.metafile?.outputs ?? {}).find(([file]) => file.endsWith(`/${k}.mjs`))?.[1];
   const totalOf = (k: string) => outputOf(k)?.bytes ?? 0;
@@ -157,11 +178,81 @@ export async function measureGroups(runs = 5): Promise<GroupCost[]> {
     let bytes = 0;
     for (const [input, { bytesInOutput }] of Object.entries(outputOf(`g${i}`)?.inputs ?? {}))
       if (groupOf(packageOf(input)) === g.name) bytes += bytesInOutput;
-    const cost = Math.max(0, ms(`g${i}`) - ms('base'));
+    const ms = cost.get(`g${i}`) ?? 0;
     const kib = bytes / 1024;
     const pulledKib = Math.max(0, (totalOf(`g${i}`) - totalOf('base') - bytes) / 1024);
-    return { name: g.name, ms: cost, kib, pulledKib, msPerKib: kib > 0 ? cost / kib : 0 };
+    return { name: g.name, ms, kib, pulledKib, msPerKib: kib > 0 ? ms / kib : 0 };
   });
+}
+
+/** The services whose functions build ElectroDB models (function names start with the service's name). */
+export const MODEL_SERVICES = ['assistance', 'dispatch', 'stats', 'tasks', 'visits'] as const;
+export type ModelService = (typeof MODEL_SERVICES)[number];
+export const serviceOf = (functionName: string): ModelService | undefined =>
+  MODEL_SERVICES.find((s) => functionName.toLowerCase().startsWith(s));
+
+/**
+ * What building a service's ElectroDB models costs at import (CPU ms): a bundle that imports the service's
+ * entities module and builds its Service (`<service>Db()`, as the first call does), against one that loads the
+ * same ElectroDB and platform client without them. This is ElectroDB's work (parsing each entity's model into
+ * its schema, key templates and clauses) that our code's `new Entity(...)` starts; the per-package prices above
+ * only time loading the packages, so without it a cold line leaves this part unexplained.
+ */
+export async function measureModels(runs = 4): Promise<Map<ModelService, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'svc-models-'));
+  const platform = JSON.stringify(join(REPO, 'packages/platform/src/index.ts'));
+  const sources: Record<string, string> = {
+    loaded: `import { dynamo } from ${platform};
+export { Entity, Service } from 'electrodb';
+dynamo();`,
+  };
+  for (const svc of MODEL_SERVICES)
+    sources[svc] =
+      `import { dynamo } from ${platform};
+export { Entity, Service } from 'electrodb';
+dynamo();
+` +
+      `import { ${svc}Db } from ${JSON.stringify(join(REPO, `packages/${svc}/src/entities.ts`))};
+${svc}Db();`;
+  const entries: Record<string, string> = {};
+  for (const [k, text] of Object.entries(sources)) {
+    entries[k] = join(dir, `${k}.ts`);
+    writeFileSync(entries[k] as string, `${text}\n`);
+  }
+  await build({
+    ...DEPLOYED_ESBUILD,
+    sourcemap: false,
+    entryPoints: entries,
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    absWorkingDir: REPO,
+    nodePaths: [
+      ...readdirSync(join(REPO, 'packages')).map((p) => join(REPO, 'packages', p, 'node_modules')),
+      join(REPO, 'node_modules'),
+    ],
+    logLevel: 'error',
+  });
+  const cost = pairedCosts(dir, 'loaded', [...MODEL_SERVICES], runs);
+  return new Map(MODEL_SERVICES.map((svc) => [svc, cost.get(svc) ?? 0]));
+}
+
+/** Where the prices are kept between runs: measured alone on a quiet machine (`--save`), read by `pnpm bench`. */
+export const GAP_FILE = fileURLToPath(new URL('./gap-costs.json', import.meta.url));
+
+export interface StoredGap {
+  measured: string;
+  command: string;
+  runs: number;
+  groups: GroupCost[];
+  models: Partial<Record<ModelService, number>>;
+}
+
+export function readStoredGap(): StoredGap | undefined {
+  try {
+    return JSON.parse(readFileSync(GAP_FILE, 'utf8')) as StoredGap;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The package an input of the metafile belongs to: a node_modules package by name, our code by folder. */
@@ -237,7 +328,7 @@ export const GAP_LEGEND =
 
 export function groupTable(costs: GroupCost[], runs: number): string[] {
   return [
-    `What each library group adds to an import (CPU ms, the least of ${runs} fresh processes each, since contention only adds): the group ` +
+    `What each library group adds to an import (CPU ms, the median of ${runs} pairs of fresh processes, the group's bundle beside the client's alone): the group ` +
       'bundled with the deployed options on top of the DynamoDB document client every twin loads, minus the ' +
       'client alone; "its KiB" is the group\'s own code in that bundle, beside what else it loads.',
     '',
@@ -251,9 +342,24 @@ export function groupTable(costs: GroupCost[], runs: number): string[] {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const at = process.argv.indexOf('--runs');
-  const runs = at > 0 ? Number(process.argv[at + 1]) : 4;
+  const runs = at > 0 ? Number(process.argv[at + 1]) : 8;
   const t0 = performance.now();
   const costs = await measureGroups(runs);
   for (const line of groupTable(costs, runs)) console.log(line);
+  const models = await measureModels(runs);
+  if (process.argv.includes('--save')) {
+    const stored: StoredGap = {
+      measured: new Date().toISOString(),
+      command: `pnpm exec tsx test/bench/gap.ts --runs ${runs} --save`,
+      runs,
+      groups: costs,
+      models: Object.fromEntries(models),
+    };
+    writeFileSync(GAP_FILE, `${JSON.stringify(stored, null, 2)}\n`);
+    console.log(`wrote ${GAP_FILE}`);
+  }
+  console.log(
+    `\nBuilding each service's ElectroDB models at import (CPU ms): ${[...models].map(([s, ms]) => `${s} ${ms.toFixed(1)}`).join(', ')}`,
+  );
   console.log(`\n${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
