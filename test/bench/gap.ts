@@ -135,22 +135,14 @@ function importCpu(file: string): number {
   return Number(out);
 }
 
-/**
- * Every timed group bundled on top of BASE (deployed options), and BASE alone, each imported `runs` times by
- * fresh processes in pairs with BASE; cost = the median paired difference of import CPU ms, KiB =
- * the group's own packages in that bundle (esbuild metafile). About 10 bundles × `runs` processes.
- */
-export async function measureGroups(runs = 5): Promise<GroupCost[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'svc-gap-'));
-  const timed = GROUPS.filter((g) => g.entry);
-  const sources: Record<string, string> = { base: BASE };
-  for (const [i, g] of timed.entries()) sources[`g${i}`] = `${BASE}\n${g.entry}`;
+/** Each source (key → module text) written to `dir` and bundled with the deployed options to `<key>.mjs`. */
+async function bundleSources(dir: string, sources: Record<string, string>) {
   const entries: Record<string, string> = {};
   for (const [k, text] of Object.entries(sources)) {
     entries[k] = join(dir, `${k}.ts`);
     writeFileSync(entries[k] as string, `${text}\n`);
   }
-  const built = await build({
+  return build({
     ...DEPLOYED_ESBUILD,
     sourcemap: false,
     entryPoints: entries,
@@ -165,6 +157,19 @@ export async function measureGroups(runs = 5): Promise<GroupCost[]> {
     ],
     logLevel: 'error',
   });
+}
+
+/**
+ * Every timed group bundled on top of BASE (deployed options), and BASE alone, each imported `runs` times by
+ * fresh processes in pairs with BASE; cost = the median paired difference of import CPU ms, KiB =
+ * the group's own packages in that bundle (esbuild metafile). About 10 bundles × `runs` processes.
+ */
+export async function measureGroups(runs = 5): Promise<GroupCost[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'svc-gap-'));
+  const timed = GROUPS.filter((g) => g.entry);
+  const sources: Record<string, string> = { base: BASE };
+  for (const [i, g] of timed.entries()) sources[`g${i}`] = `${BASE}\n${g.entry}`;
+  const built = await bundleSources(dir, sources);
   const cost = pairedCosts(
     dir,
     'base',
@@ -214,24 +219,7 @@ dynamo();
 ` +
       `import { ${svc}Db } from ${JSON.stringify(join(REPO, `packages/${svc}/src/entities.ts`))};
 ${svc}Db();`;
-  const entries: Record<string, string> = {};
-  for (const [k, text] of Object.entries(sources)) {
-    entries[k] = join(dir, `${k}.ts`);
-    writeFileSync(entries[k] as string, `${text}\n`);
-  }
-  await build({
-    ...DEPLOYED_ESBUILD,
-    sourcemap: false,
-    entryPoints: entries,
-    outdir: dir,
-    outExtension: { '.js': '.mjs' },
-    absWorkingDir: REPO,
-    nodePaths: [
-      ...readdirSync(join(REPO, 'packages')).map((p) => join(REPO, 'packages', p, 'node_modules')),
-      join(REPO, 'node_modules'),
-    ],
-    logLevel: 'error',
-  });
+  await bundleSources(dir, sources);
   const cost = pairedCosts(dir, 'loaded', [...MODEL_SERVICES], runs);
   return new Map(MODEL_SERVICES.map((svc) => [svc, cost.get(svc) ?? 0]));
 }
