@@ -206,19 +206,13 @@ export const serviceOf = (functionName: string): ModelService | undefined =>
 export async function measureModels(runs = 4): Promise<Map<ModelService, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'svc-models-'));
   const platform = JSON.stringify(join(REPO, 'packages/platform/src/index.ts'));
-  const sources: Record<string, string> = {
-    loaded: `import { dynamo } from ${platform};
-export { Entity, Service } from 'electrodb';
-dynamo();`,
-  };
-  for (const svc of MODEL_SERVICES)
-    sources[svc] =
-      `import { dynamo } from ${platform};
-export { Entity, Service } from 'electrodb';
-dynamo();
-` +
-      `import { ${svc}Db } from ${JSON.stringify(join(REPO, `packages/${svc}/src/entities.ts`))};
-${svc}Db();`;
+  // The same ElectroDB and platform client, then each service's entities and its Service built on top.
+  const loaded = `import { dynamo } from ${platform};\nexport { Entity, Service } from 'electrodb';\ndynamo();`;
+  const sources: Record<string, string> = { loaded };
+  for (const svc of MODEL_SERVICES) {
+    const entities = JSON.stringify(join(REPO, `packages/${svc}/src/entities.ts`));
+    sources[svc] = `${loaded}\nimport { ${svc}Db } from ${entities};\n${svc}Db();`;
+  }
   await bundleSources(dir, sources);
   const cost = pairedCosts(dir, 'loaded', [...MODEL_SERVICES], runs);
   return new Map(MODEL_SERVICES.map((svc) => [svc, cost.get(svc) ?? 0]));
