@@ -37,6 +37,31 @@ describe('retryContention', () => {
     ).rejects.toMatchObject({ kind: 'unavailable', retryAfterSeconds: 1 });
   });
 
+  it('stops retrying at its time budget, answering 503 before the attempts run out', async () => {
+    // Each throttled attempt takes 1.5 s (the SDK's own backoff inside it); the clock moves with them.
+    let clock = 0;
+    let calls = 0;
+    await expect(
+      retryContention(
+        async () => {
+          calls++;
+          clock += 1_500;
+          throw named('ProvisionedThroughputExceededException');
+        },
+        {
+          attempts: 6,
+          budgetMs: 4_000,
+          now: () => clock,
+          sleep: async (ms) => {
+            clock += ms;
+          },
+        },
+      ),
+    ).rejects.toMatchObject({ kind: 'unavailable', retryAfterSeconds: 1 });
+    expect(calls).toBe(3);
+    expect(clock).toBeLessThan(4_000 + 1_500);
+  });
+
   it('recognises errors wrapped by ElectroDB', async () => {
     const wrapped = Object.assign(new Error('electro'), { cause: named('ThrottlingException') });
     await expect(

@@ -167,14 +167,30 @@ export function isThrottling(error: unknown): boolean {
 export interface RetryOptions {
   attempts?: number;
   baseDelayMs?: number;
+  /**
+   * Time all attempts may take together (default {@link RETRY_BUDGET_MS}): no retry starts after it, so a
+   * throttled request answers 503 well inside the function's timeout instead of running into it (a
+   * timeout reaches the caller as API Gateway's bare 500).
+   */
+  budgetMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock the budget is measured on (tests move it with their `sleep`). */
+  now?: () => number;
 }
+
+/**
+ * The default retry budget. Each attempt can itself spend ~1.5 s in the SDK's own throttling backoff (3
+ * attempts, 500 ms base), so a request stops retrying by ~5 s and answers by ~7 s: inside the API
+ * functions' 10 s timeout, with room for the work before and after.
+ */
+export const RETRY_BUDGET_MS = 5_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `operation`, retrying with full jitter when DynamoDB reports a write conflict or throttling.
- * Out of attempts: conflicts become 409, throttling 503 (SPEC §0: never a 500 for contention).
+ * Out of attempts or out of time (`budgetMs`): conflicts become 409, throttling 503 (SPEC §0: never a
+ * 500 for contention).
  * Any other error (including condition failures, which carry business meaning) passes straight through.
  */
 export async function retryContention<T>(
@@ -184,6 +200,8 @@ export async function retryContention<T>(
   const attempts = options.attempts ?? 5;
   const base = options.baseDelayMs ?? 20;
   const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const deadline = now() + (options.budgetMs ?? RETRY_BUDGET_MS);
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
@@ -191,11 +209,12 @@ export async function retryContention<T>(
       const conflict = isWriteConflict(error);
       const throttled = !conflict && isThrottling(error);
       if (!conflict && !throttled) throw error;
-      if (attempt >= attempts) {
+      const delay = Math.random() * base * 2 ** attempt;
+      if (attempt >= attempts || now() + delay >= deadline) {
         if (throttled) throw new ServiceUnavailable('The database is busy, retry later.', 1);
         throw new Conflict('Too many concurrent changes to the same data, retry later.');
       }
-      await sleep(Math.random() * base * 2 ** attempt);
+      await sleep(delay);
     }
   }
 }
