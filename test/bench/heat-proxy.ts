@@ -24,6 +24,11 @@ export interface HeatCell {
   rcu: number;
   /** Requests refused by the per-key limit (enforcing mode only). */
   throttled: number;
+  /**
+   * Enforcing mode: the smallest share of its bucket the key had left after a request (1 = never used,
+   * 0 = emptied, below 0 = in debt): how close a key that was never refused came to it.
+   */
+  lowest?: number;
 }
 
 const INDEXES = TABLE.globalIndexes.map((g) => ({ name: g.indexName, pk: g.partitionKey, sk: g.sortKey }));
@@ -110,6 +115,9 @@ export async function startHeatProxy(target: string, initialLimits?: HeatLimits)
       const bucket = bucketOf(key, limits);
       bucket.wcu -= wcu;
       bucket.rcu -= rcu;
+      const seconds = limits.burstSeconds ?? 1;
+      const left = Math.min(bucket.wcu / (limits.wcu * seconds), bucket.rcu / (limits.rcu * seconds));
+      cell.lowest = Math.min(cell.lowest ?? 1, left);
     }
   };
   /** The key's bucket, refilled up to now. */
