@@ -295,6 +295,76 @@ describe('planner', { timeout: 120_000 }, () => {
     }
   });
 
+  it("leaves a window that is still being enqueued to its planner, and takes it over after that planner's timeout", async () => {
+    const own = `planner-inflight-${randomUUID()}`;
+    await Reports.planReports({
+      schedule: own,
+      queue: memoryQueue().queue,
+      intervalMinutes: 60,
+      now: minutes(0),
+    });
+    // The next run claims (0, 5] and stalls in its enqueue, as a slow SQS call would.
+    const stalled = Promise.withResolvers<void>();
+    const inEnqueue = Promise.withResolvers<void>();
+    const slow = memoryQueue();
+    const claimer = Reports.planReports({
+      schedule: own,
+      queue: {
+        enqueue: async (jobs) => {
+          inEnqueue.resolve();
+          await stalled.promise;
+          await slow.queue.enqueue(jobs);
+        },
+      },
+      intervalMinutes: 60,
+      now: minutes(5),
+    });
+    await inEnqueue.promise;
+    // A repeated invocation meanwhile, even a minute later (inside the 60 s timeout): no second fan-out.
+    const during = memoryQueue();
+    const repeated = await Reports.planReports({
+      schedule: own,
+      queue: during.queue,
+      intervalMinutes: 60,
+      now: new Date(minutes(5).getTime() + 59_000),
+    });
+    expect(repeated).toEqual({ shards: 0 });
+    expect(during.shardJobs).toHaveLength(0);
+    stalled.resolve();
+    expect((await claimer).window).toEqual({
+      start: minutes(0).toISOString(),
+      end: minutes(5).toISOString(),
+    });
+    expect(slow.shardJobs).toHaveLength(32);
+
+    // A claimer that died: the first run after its timeout fans its window out again, then claims the next.
+    await expect(
+      Reports.planReports({
+        schedule: own,
+        queue: { enqueue: async () => Promise.reject(new Error('killed')) },
+        intervalMinutes: 60,
+        now: minutes(10),
+      }),
+    ).rejects.toThrow('killed');
+    const early = await Reports.planReports({
+      schedule: own,
+      queue: memoryQueue().queue,
+      intervalMinutes: 60,
+      now: new Date(minutes(10).getTime() + 30_000),
+    });
+    expect(early).toEqual({ shards: 0 });
+    const after = memoryQueue();
+    const late = await Reports.planReports({
+      schedule: own,
+      queue: after.queue,
+      intervalMinutes: 60,
+      now: minutes(11),
+    });
+    expect(late.resumed).toEqual({ start: minutes(5).toISOString(), end: minutes(10).toISOString() });
+    expect(late.window).toEqual({ start: minutes(10).toISOString(), end: minutes(11).toISOString() });
+    expect(after.shardJobs).toHaveLength(64);
+  });
+
   it('fans out a window again when the previous run died before enqueueing', async () => {
     const userId = uid('resume');
     await apply({ userId, id: uid('task'), timestamp: new Date().toISOString() });

@@ -23,7 +23,7 @@ import { CANDIDATE_SHARDS, REPORT_LIST_SHARDS, tasksDb } from './entities.js';
 import { TasksMetric } from './metrics.js';
 import type { ReportJob, ReportQueue, ReportStore, ShardJob } from './ports.js';
 import { assembleReport, reportTask } from './report-document.js';
-import { REPORT_SCHEDULE } from './routes.js';
+import { PLANNER_TIMEOUT_SECONDS, REPORT_SCHEDULE } from './routes.js';
 import {
   type Period,
   type ReportDocument,
@@ -161,8 +161,9 @@ async function enqueueShards(queue: ReportQueue, schedule: string, window: Perio
 /**
  * The scheduled planner. Its work is constant (a cursor read, one claim, one shard job per candidate
  * shard), so it can never time out on a large population:
- * 1. a window whose shard jobs a previous run may not have enqueued (the cursor is still `planning`:
- *    it died after claiming) is enqueued again first — shard jobs are idempotent;
+ * 1. a window whose shard jobs a previous run may not have enqueued (the cursor is still `planning` a
+ *    planner timeout after its claim: that run died after claiming) is enqueued again first — shard jobs
+ *    are idempotent; one still within its claimer's timeout is left to that run, and so is the next;
  * 2. it claims the next window (end of the previous one, now] — the first run covers one interval —
  *    with a conditional write on the previous end, so concurrent or repeated invocations claim it once;
  * 3. it enqueues the window's shard jobs, which find the candidates (planShard) in parallel, each
@@ -178,6 +179,10 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
   const outcome: PlanOutcome = { shards: 0 };
 
   if (cursor?.status === 'planning') {
+    // The run that claimed it may still be enqueueing (a concurrent or repeated invocation): it has
+    // surely ended once its timeout has passed since its claim. Until then, leave both its window and
+    // the next one to it (claiming the next would take the cursor it still has to mark).
+    if (now.getTime() - Date.parse(cursor.claimedAt) < PLANNER_TIMEOUT_SECONDS * 1000) return outcome;
     const window = { start: cursor.start, end: cursor.end };
     const shards = await enqueueShards(deps.queue, schedule, window);
     await markEnqueued(schedule, window, shards);

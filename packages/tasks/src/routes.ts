@@ -22,6 +22,11 @@ import {
 
 /** The report schedule's name: EventBridge Scheduler's schedule and the local `/__local/schedules/{name}/run`. */
 export const REPORT_SCHEDULE = 'task-reports';
+/**
+ * The planner's function timeout. A cursor still `planning` this long after its claim belongs to a run
+ * that died before marking it (its claim time is the run's own clock, taken at its start).
+ */
+export const PLANNER_TIMEOUT_SECONDS = 60;
 /** Logical name of the report fan-out queue (DLQ `task-reports-dlq`). */
 export const REPORT_QUEUE = 'task-reports';
 /** Logical SSM parameter holding the optional webhook signing secret. */
@@ -121,7 +126,7 @@ export const planReportsJob: ScheduledJob = {
   handler: 'functions/tasks/plan-reports.ts',
   summary: 'Claim the next report window and enqueue its shard jobs (one per candidate shard)',
   schedule: REPORT_SCHEDULE,
-  timeoutSeconds: 60,
+  timeoutSeconds: PLANNER_TIMEOUT_SECONDS,
   access: { table: 'write', sendsTo: [REPORT_QUEUE] },
 };
 

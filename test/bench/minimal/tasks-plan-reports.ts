@@ -15,6 +15,7 @@ const INTERVAL_MINUTES = Number(process.env.REPORT_INTERVAL_MINUTES || 60);
 const RETENTION_DAYS = Number(process.env.REPORT_RETENTION_DAYS || 90);
 /** Candidate shards (entities.ts CANDIDATE_SHARDS): one shard job each per window. */
 const CANDIDATE_SHARDS = 32;
+const PLANNER_TIMEOUT_SECONDS = 60;
 const sqs = new SQSClient({ maxAttempts: 3 });
 
 type Window = { start: string; end: string };
@@ -105,6 +106,8 @@ export const handler = async () => {
   );
   const outcome: { shards: number; resumed?: Window; window?: Window } = { shards: 0 };
   if (cursor?.status === 'planning') {
+    // Still within its claimer's timeout: that run is still enqueueing.
+    if (now.getTime() - Date.parse(String(cursor.claimedAt)) < PLANNER_TIMEOUT_SECONDS * 1000) return outcome;
     const stale = { start: String(cursor.start), end: String(cursor.end) };
     await markEnqueued(stale, await enqueueShards(stale));
     outcome.resumed = stale;
