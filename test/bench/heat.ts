@@ -195,14 +195,32 @@ export const WORKLOADS: Workload[] = [
     name: 'visits: pals list requested',
     owns: [USER],
     definition:
-      '40 GET /api/visit?status=requested&limit=20 by 16 pals (the first page, as every pal looking for work does)',
+      '40 GET /api/visit?status=requested&limit=20 by 16 pals (the first page, as every pal looking for work ' +
+      'does), then 20 of them the next page (following next_cursor)',
     async prepare({ url }) {
       const pals = await register(url, 16);
       shared.pals = pals;
-      return () =>
-        pool(40, 4, (i) =>
-          http(url, 'GET', '/api/visit?status=requested&limit=20', { token: pals[i % pals.length]?.token }),
+      return async () => {
+        const cursors: (string | null)[] = [];
+        const first = await pool(40, 4, async (i) => {
+          const res = await http(url, 'GET', '/api/visit?status=requested&limit=20', {
+            token: pals[i % pals.length]?.token,
+          });
+          cursors[i] = res.body?.next_cursor ?? null;
+          return res;
+        });
+        const next = await pool(20, 4, (i) =>
+          http(
+            url,
+            'GET',
+            `/api/visit?status=requested&limit=20${cursors[i] ? `&cursor=${cursors[i]}` : ''}`,
+            {
+              token: pals[i % pals.length]?.token,
+            },
+          ),
         );
+        return first + next;
+      };
     },
   },
   {
@@ -416,7 +434,7 @@ function requestCount(workload: Workload): number {
     'dispatch: list all messages': 60,
     'dispatch: list one number': 60,
     'visits: request': MEMBERS,
-    'visits: pals list requested': 40,
+    'visits: pals list requested': 60,
     'visits: complete': Math.floor(shared.visits.length / 2),
     'visits: cancel': shared.visits.length - Math.floor(shared.visits.length / 2),
     'visits: one member requests': 20,
@@ -447,8 +465,9 @@ export function report(results: WorkloadResult[]): string[] {
       'hottest one, its WCU and RCU per request of the workload, and the workload rate at which it reaches ' +
       '1,000 WCU or 3,000 RCU per second. Shards of one list or counter (key values ending in `shard_<n>` or ' +
       "`#s<n>`, shown as `…*`) count as their mean: writers spread uniformly over them, and a sample's busiest " +
-      "shard is sampling noise. The first page of the lists every reader shares (pals' open visits, all " +
-      "messages) is kept 1 s per container, so its keys' reads grow with warm containers, not requests.",
+      "shard is sampling noise. The pages of the lists every reader shares (pals' open visits, all " +
+      "messages) are kept 1 s per container, so their keys' reads grow with warm containers and distinct pages, " +
+      'not requests.',
   );
   out.push(
     "- **Per-entity keys** (one user's account, one visit, one message, one destination number) see only " +

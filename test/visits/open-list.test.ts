@@ -1,7 +1,7 @@
 // The open-visits index (packages/visits/README.md "Open-visits index") against DynamoDB Local: a visit's
 // listing entry exists exactly while it has its status, on one of LIST_SHARDS shards, without the visit's
-// tasks; the pals' list merges the shards exactly and in order, starts at today, and caches its first page.
-import { dynamo } from '@svc/platform';
+// tasks; the pals' list merges the shards exactly and in order, starts at today, and caches its pages.
+import { dynamo, encodeCursor } from '@svc/platform';
 import { Visits } from '@svc/visits';
 import { LIST_SHARDS, listShard, visitsDb } from '@svc/visits/entities';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ async function everyPage(filter: { status?: Status; limit: number }, now?: Date)
 const ordered = (list: { id: string; date: string }[]) =>
   [...list].sort((a, b) => (a.date === b.date ? (a.id < b.id ? -1 : 1) : a.date < b.date ? -1 : 1));
 
-beforeEach(() => Visits.forgetOpenHeads());
+beforeEach(() => Visits.forgetListPages());
 
 describe('open-visits index (DynamoDB Local)', () => {
   it('keeps one small entry per visit under its status, moved in the same transaction as the status', async () => {
@@ -146,16 +146,37 @@ describe('open-visits index (DynamoDB Local)', () => {
     expect(own.data).toHaveLength(1);
   });
 
-  it("serves the pals' first page from the container for OPEN_HEAD_CACHE_MS, later pages never", async () => {
+  it("serves the pals' first page from the container for LIST_PAGE_CACHE_MS", async () => {
     const member = await newUser();
     await Visits.requestVisit(member.id, visitInput(1, futureDate(0)));
     const first = await Visits.listVisits({ status: 'requested', limit: 3 });
     const today = await Visits.requestVisit(member.id, visitInput(1, futureDate(0)));
     // Within the cache's life the same page, then the new visit once it expired.
     expect(await Visits.listVisits({ status: 'requested', limit: 3 })).toEqual(first);
-    await new Promise((r) => setTimeout(r, Visits.OPEN_HEAD_CACHE_MS + 50));
+    await new Promise((r) => setTimeout(r, Visits.LIST_PAGE_CACHE_MS + 50));
     const fresh = await everyPage({ status: 'requested', limit: 3 });
     expect(fresh.map((v) => v.id)).toContain(today.id);
+  });
+
+  it("serves a page after a cursor the same way, and never a member's own list", async () => {
+    const member = await newUser();
+    const date = futureDate(700);
+    const mine = await Promise.all([1, 2, 3].map(() => Visits.requestVisit(member.id, visitInput(1, date))));
+    const [a, b] = ordered(mine);
+    // A cursor just before that day: the page after it starts with this member's visits.
+    const cursor = encodeCursor(`${futureDate(699)}|ffffffff-ffff-ffff-ffff-ffffffffffff`) ?? '';
+    const page = () => Visits.listVisits({ status: 'requested', limit: 2, cursor });
+    const ids = async (p: Promise<{ data: { id: string }[] }>) => (await p).data.map((v) => v.id);
+    expect(await ids(page())).toEqual([a?.id, b?.id]);
+    await Visits.cancelVisit(member.id, a?.id ?? '');
+    // The member's own list at once; the shared page within the cache's life still as it was...
+    expect(
+      await ids(Visits.listVisits({ member_id: member.id, status: 'requested', limit: 10 })),
+    ).not.toContain(a?.id);
+    expect(await ids(page())).toEqual([a?.id, b?.id]);
+    // ...and without the canceled visit once it expired.
+    await new Promise((r) => setTimeout(r, Visits.LIST_PAGE_CACHE_MS + 50));
+    expect(await ids(page())).not.toContain(a?.id);
   });
 });
 
@@ -207,7 +228,7 @@ describe('migration from the per-status gsi1 partitions (infra/bin/backfill-visi
     };
     const stored = (await client.send(new GetCommand({ TableName: table, Key }))).Item;
     expect(stored?.gsi1pk).toBeUndefined();
-    Visits.forgetOpenHeads();
+    Visits.forgetListPages();
     expect(await listed()).toEqual(expect.arrayContaining([open.id, done.id]));
     // Run again: nothing left to move.
     expect(await backfillListings()).toBe(0);

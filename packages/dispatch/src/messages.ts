@@ -12,6 +12,7 @@ import {
   readPosition,
   retryContention,
   ServiceUnavailable,
+  SharedPages,
   ValidationFailed,
 } from '@svc/platform';
 import type { UrlCheck } from '@svc/platform/webhooks';
@@ -221,20 +222,15 @@ function positionOf(cursor: string | undefined): { createdAt: string; id: string
  * the other list still works.
  */
 export async function listMessages(options: ListOptions): Promise<Page<MessageSummary>> {
-  if (options.toNumber || options.cursor) return readMessages(options);
-  // The newest page of every message is the same for every reader: kept per container for
-  // FEED_HEAD_CACHE_MS, so the feed shards see about one read a second per warm container (README).
-  const cached = feedHeads.get(options.limit);
-  if (cached && Date.now() - cached.at < FEED_HEAD_CACHE_MS) return cached.page;
-  const page = readMessages(options);
-  feedHeads.set(options.limit, { at: Date.now(), page });
-  page.catch(() => feedHeads.delete(options.limit));
-  return page;
+  if (options.toNumber) return readMessages(options);
+  // Every page of all messages is the same for every reader asking it: kept per container for
+  // FEED_PAGE_CACHE_MS, so the feed shards see about one read a second per warm container and page (README).
+  return feedPages.get(`${options.limit}|${options.cursor ?? ''}`, () => readMessages(options));
 }
 
-/** How long a container serves the newest page of all messages (no filter, no cursor) from memory. */
-export const FEED_HEAD_CACHE_MS = 1000;
-const feedHeads = new Map<number, { at: number; page: Promise<Page<MessageSummary>> }>();
+/** How long a container serves a page of all messages (no number filter) from memory. */
+export const FEED_PAGE_CACHE_MS = 1000;
+const feedPages = new SharedPages<Page<MessageSummary>>({ ttlMs: FEED_PAGE_CACHE_MS });
 
 async function readMessages(options: ListOptions): Promise<Page<MessageSummary>> {
   const before = positionOf(options.cursor);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LazyShardMerge, mergeShards, type OrderedSource } from './sharded.js';
+import { LazyShardMerge, mergeShards, type OrderedSource, SharedPages } from './sharded.js';
 
 /** An in-memory shard (ascending numbers), counting what it is asked for. */
 const shard = (values: number[]) => {
@@ -50,5 +50,49 @@ describe('mergeShards', () => {
   it('takes the first limit of the union, and says whether more follow', async () => {
     const page = await mergeShards([async () => [1, 4], async () => [2, 3]], (x, y) => x - y, 3);
     expect(page).toEqual({ items: [1, 2, 3], more: true });
+  });
+});
+
+describe('SharedPages', () => {
+  const setup = (maxEntries?: number) => {
+    let clock = 0;
+    const loads: string[] = [];
+    const pages = new SharedPages<string>({
+      ttlMs: 1000,
+      now: () => clock,
+      ...(maxEntries ? { maxEntries } : {}),
+    });
+    const read = (key: string) =>
+      pages.get(key, async () => {
+        loads.push(key);
+        return `${key}@${clock}`;
+      });
+    return { pages, read, loads, tick: (ms: number) => (clock += ms) };
+  };
+
+  it('serves a page from memory until it is ttlMs old, then loads it again', async () => {
+    const { read, loads, tick } = setup();
+    expect(await read('a')).toBe('a@0');
+    tick(999);
+    expect(await read('a')).toBe('a@0');
+    tick(1);
+    expect(await read('a')).toBe('a@1000');
+    expect(loads).toEqual(['a', 'a']);
+  });
+
+  it('forgets a load that failed, so the next reader tries again', async () => {
+    const pages = new SharedPages<string>({ ttlMs: 1000 });
+    await expect(pages.get('a', async () => Promise.reject(new Error('throttled')))).rejects.toThrow();
+    expect(await pages.get('a', async () => 'fresh')).toBe('fresh');
+  });
+
+  it('keeps at most maxEntries pages, dropping the oldest: distinct cursors cannot grow it', async () => {
+    const { read, loads } = setup(3);
+    for (const key of ['a', 'b', 'c', 'd']) await read(key);
+    await read('d');
+    await read('b');
+    expect(loads).toEqual(['a', 'b', 'c', 'd']);
+    await read('a');
+    expect(loads).toEqual(['a', 'b', 'c', 'd', 'a']);
   });
 });

@@ -67,3 +67,45 @@ export class LazyShardMerge<P> {
     return this.cursors[best]?.buffer.shift();
   }
 }
+
+/**
+ * The pages of a global list that every reader shares (the pals' open visits, every message), kept per
+ * container for `ttlMs` from when a reader first asked: each shard is then read about once per `ttlMs` per
+ * warm container and distinct page, whatever the request rate (SPEC §8: a merged read touches every shard,
+ * ≥ 0.5 RCU each, so uncached no layout takes one shard key past ~6,000 lists/s). The cost is a page up to
+ * `ttlMs` old. A load that fails is forgotten at once, so the next reader tries again. At most
+ * `maxEntries` pages are kept (the oldest go first): a Lambda container serves one request at a time, so a
+ * second's pages are few, and callers varying the cursor cannot grow its memory.
+ */
+export class SharedPages<V> {
+  private readonly pages = new Map<string, { at: number; page: Promise<V> }>();
+
+  constructor(private readonly options: { ttlMs: number; maxEntries?: number; now?: () => number }) {}
+
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const now = (this.options.now ?? Date.now)();
+    const kept = this.pages.get(key);
+    if (kept && now - kept.at < this.options.ttlMs) return kept.page;
+    this.pages.delete(key);
+    // Oldest first (a page is re-inserted when renewed): drop the expired ones, then any over the cap.
+    for (const [k, p] of this.pages) {
+      if (now - p.at < this.options.ttlMs) break;
+      this.pages.delete(k);
+    }
+    for (const k of this.pages.keys()) {
+      if (this.pages.size < (this.options.maxEntries ?? 32)) break;
+      this.pages.delete(k);
+    }
+    const page = load();
+    this.pages.set(key, { at: now, page });
+    page.catch(() => {
+      if (this.pages.get(key)?.page === page) this.pages.delete(key);
+    });
+    return page;
+  }
+
+  /** Forgets every page (tests that list right after writing). */
+  clear(): void {
+    this.pages.clear();
+  }
+}

@@ -13,6 +13,7 @@ import {
   readAllKeys,
   readPosition,
   retryContention,
+  SharedPages,
   takeWithinBytes,
   transactionCodes,
   ValidationFailed,
@@ -383,13 +384,14 @@ export interface VisitFilter {
 }
 
 /**
- * The pals' first page (`status=requested`, no member, no cursor) is the same for every pal: each container
- * keeps it this long, so the open-list shards and the first visits' partitions are read about once a second
- * per warm container, whatever the request rate (README "Open-visits index"). A visit completed meanwhile
- * answers 409 to the pal who tries it, as it would a moment later without the cache.
+ * Every page across members (the pals' open visits above all) is the same for every reader asking the same
+ * question the same day: each container keeps it this long, so the list's shards and the page's visits are
+ * read about once a second per warm container and distinct page, whatever the request rate (README
+ * "Open-visits index"). A visit completed meanwhile answers 409 to the pal who tries it, as it would a
+ * moment later without the cache. A member's own lists are never kept.
  */
-export const OPEN_HEAD_CACHE_MS = 1000;
-const openHeads = new Map<string, { at: number; page: Promise<Page<Visit>> }>();
+export const LIST_PAGE_CACHE_MS = 1000;
+const sharedPages = new SharedPages<Page<Visit>>({ ttlMs: LIST_PAGE_CACHE_MS });
 
 /**
  * Visits soonest first. With a member: one Query on the member's index (gsi2, or gsi3 with a status).
@@ -402,20 +404,13 @@ const openHeads = new Map<string, { at: number; page: Promise<Page<Visit>> }>();
 export async function listVisits(filter: VisitFilter, now = new Date()): Promise<Page<Visit>> {
   const after = readPosition(filter.cursor, POSITION);
   if (filter.member_id) return listMemberVisits(filter, after);
-  if (filter.status !== 'requested' || after) return listAcrossMembers(filter, after, now);
-  const key = `${utcDay(now)}|${filter.limit}`;
-  const cached = openHeads.get(key);
-  if (cached && Date.now() - cached.at < OPEN_HEAD_CACHE_MS) return cached.page;
-  for (const [k, v] of openHeads) if (Date.now() - v.at >= OPEN_HEAD_CACHE_MS) openHeads.delete(k);
-  const page = listAcrossMembers(filter, after, now);
-  openHeads.set(key, { at: Date.now(), page });
-  page.catch(() => openHeads.delete(key));
-  return page;
+  const key = [filter.status ?? '', utcDay(now), filter.limit, filter.cursor ?? ''].join('|');
+  return sharedPages.get(key, () => listAcrossMembers(filter, after, now));
 }
 
-/** Drops the cached first pages (tests that list right after writing). */
-export function forgetOpenHeads(): void {
-  openHeads.clear();
+/** Drops the kept pages (tests that list right after writing). */
+export function forgetListPages(): void {
+  sharedPages.clear();
 }
 
 async function listMemberVisits(filter: VisitFilter, after: string[] | undefined): Promise<Page<Visit>> {

@@ -118,7 +118,7 @@ async function acrossMembers(
   return page;
 }
 
-/** The pals' first page, kept 1 s per container (visits.ts OPEN_HEAD_CACHE_MS). */
+/** Pages across members, kept 1 s per container (visits.ts LIST_PAGE_CACHE_MS). */
 const heads = new Map<string, { at: number; page: Promise<Page | 'throttled'> }>();
 
 export const handler = async (event: Event, _context?: Context) => {
@@ -153,8 +153,7 @@ export const handler = async (event: Event, _context?: Context) => {
   };
   const read = (): Promise<Page | 'throttled'> => {
     if (memberId) return ofMember();
-    if (status !== 'requested' || after) return acrossMembers(status, after, limit);
-    const key = `${new Date().toISOString().slice(0, 10)}|${limit}`;
+    const key = `${status ?? ''}|${new Date().toISOString().slice(0, 10)}|${limit}|${query.cursor ?? ''}`;
     const cached = heads.get(key);
     if (cached && Date.now() - cached.at < 1000) return cached.page;
     const page = acrossMembers(status, after, limit);
