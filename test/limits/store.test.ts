@@ -183,6 +183,19 @@ describe('token bucket', () => {
     expect((await store.take(check(slow, 's', prefix))).allowed).toBe(true);
   });
 
+  it('counts Retry-After from when it refuses, not from a clock read long before (a loaded container)', async () => {
+    const prefix = `$t${randomUUID()}`;
+    const fast: LimitRule = { kind: 'bucket', ratePerSecond: 20, burst: 5 };
+    const t0 = WINDOW_START;
+    // Another container spends the burst 1.5 s after this one read its clock for the next take.
+    const other = dynamoLimitStore(() => t0 + 1500);
+    for (let i = 0; i < 5; i++) expect((await other.take(check(fast, 'sub-a', prefix))).allowed).toBe(true);
+    let reads = 0;
+    const late = dynamoLimitStore(() => (reads++ === 0 ? t0 : t0 + 1500));
+    // The bucket is 50 ms from room as of now: 1 s, not the 2 s its stale reading would give.
+    expect(await late.take(check(fast, 'sub-a', prefix))).toEqual({ allowed: false, retryAfterSeconds: 1 });
+  });
+
   it('holds under 30 concurrent takes from 6 instances (frozen clock): exactly the burst passes', async () => {
     const prefix = `$t${randomUUID()}`;
     const c = clock(WINDOW_START);

@@ -159,7 +159,10 @@ export function dynamoLimitStore(
         const old = conditionFailureItem(error);
         const tat = old ? Number(old.tat) : Number.NaN;
         if (tat > t + slack) {
-          return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((tat - t - slack) / 1000)) };
+          // Retry-After from the clock now, not from `t`: on a loaded container `t` can be read long before
+          // the write is answered, while other requests moved the bucket on with later clocks.
+          const later = Math.max(t, now());
+          return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((tat - later - slack) / 1000)) };
         }
       }
       try {
