@@ -12,6 +12,7 @@ import { handler as getUserReportHandler } from '../../functions/tasks/get-user-
 import { handler as listHandler } from '../../functions/tasks/list-reports.js';
 import { apiEvent, invoke, lambdaContext } from '../support/api-event.js';
 import { pool } from '../support/pool.js';
+import { waitUntil } from '../support/wait.js';
 import { iso, startIssuer, taskEvent, uid } from './support.js';
 
 const BUCKET = 'task-reports-test';
@@ -337,15 +338,18 @@ describe('planner', { timeout: 120_000 }, () => {
     });
     expect(slow.shardJobs).toHaveLength(32);
 
-    // A claimer that died: the first run after its timeout fans its window out again, then claims the next.
-    await expect(
-      Reports.planReports({
-        schedule: own,
-        queue: { enqueue: async () => Promise.reject(new Error('killed')) },
-        intervalMinutes: 60,
-        now: minutes(10),
-      }),
-    ).rejects.toThrow('killed');
+    // A claimer that died without a word (killed mid-enqueue): the first run after its timeout fans its
+    // window out again, then claims the next.
+    void Reports.planReports({
+      schedule: own,
+      queue: { enqueue: () => new Promise<void>(() => undefined) },
+      intervalMinutes: 60,
+      now: minutes(10),
+    });
+    await waitUntil('the dead run to claim (5, 10]', async () => {
+      const { data } = await tasksDb().entities.reportCursor.get({ schedule: own }).go({ consistent: true });
+      return data?.status === 'planning' && data.end === minutes(10).toISOString() ? true : undefined;
+    });
     const early = await Reports.planReports({
       schedule: own,
       queue: memoryQueue().queue,
@@ -363,6 +367,33 @@ describe('planner', { timeout: 120_000 }, () => {
     expect(late.resumed).toEqual({ start: minutes(5).toISOString(), end: minutes(10).toISOString() });
     expect(late.window).toEqual({ start: minutes(10).toISOString(), end: minutes(11).toISOString() });
     expect(after.shardJobs).toHaveLength(64);
+  });
+
+  it("releases its claim when its fan-out fails, so the scheduler's retry takes the window over at once", async () => {
+    const own = `planner-retry-${randomUUID()}`;
+    await Reports.planReports({
+      schedule: own,
+      queue: memoryQueue().queue,
+      intervalMinutes: 60,
+      now: minutes(0),
+    });
+    await expect(
+      Reports.planReports({
+        schedule: own,
+        queue: { enqueue: async () => Promise.reject(new Error('SQS down')) },
+        intervalMinutes: 60,
+        now: minutes(5),
+      }),
+    ).rejects.toThrow('SQS down');
+    const retry = memoryQueue();
+    const outcome = await Reports.planReports({
+      schedule: own,
+      queue: retry.queue,
+      intervalMinutes: 60,
+      now: new Date(minutes(5).getTime() + 2_000),
+    });
+    expect(outcome.resumed).toEqual({ start: minutes(0).toISOString(), end: minutes(5).toISOString() });
+    expect(retry.shardJobs.filter((j) => j.end === minutes(5).toISOString())).toHaveLength(32);
   });
 
   it('fans out a window again when the previous run died before enqueueing', async () => {

@@ -184,7 +184,7 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
     // the next one to it (claiming the next would take the cursor it still has to mark).
     if (now.getTime() - Date.parse(cursor.claimedAt) < PLANNER_TIMEOUT_SECONDS * 1000) return outcome;
     const window = { start: cursor.start, end: cursor.end };
-    const shards = await enqueueShards(deps.queue, schedule, window);
+    const shards = await fanOut(deps.queue, schedule, window);
     await markEnqueued(schedule, window, shards);
     outcome.resumed = window;
   }
@@ -209,9 +209,28 @@ export async function planReports(deps: PlanDeps): Promise<PlanOutcome> {
   const lagMs = now.getTime() - Date.parse(start) - deps.intervalMinutes * 60_000;
   metrics.record(TasksMetric.runLag, 'Seconds', Math.max(0, Math.round(lagMs / 1000)));
   outcome.window = window;
-  outcome.shards = await enqueueShards(deps.queue, schedule, window);
+  outcome.shards = await fanOut(deps.queue, schedule, window);
   await markEnqueued(schedule, window, outcome.shards);
   return outcome;
+}
+
+/**
+ * Enqueues a claimed window's shard jobs. If that fails, the claim is released before the error goes on
+ * (its claim time set to the epoch), so the scheduler's retry takes the window over at once instead of
+ * waiting out the planner's timeout, which only a run that died without a word has to wait for.
+ */
+async function fanOut(queue: ReportQueue, schedule: string, window: Period): Promise<number> {
+  try {
+    return await enqueueShards(queue, schedule, window);
+  } catch (error) {
+    await tasksDb()
+      .entities.reportCursor.patch({ schedule })
+      .set({ claimedAt: new Date(0).toISOString() })
+      .where((a, op) => `${op.eq(a.end, window.end)} AND ${op.eq(a.status, 'planning')}`)
+      .go()
+      .catch(() => undefined);
+    throw error;
+  }
 }
 
 async function markEnqueued(schedule: string, window: Period, shards: number) {
