@@ -59,48 +59,39 @@ const written = new Set<string>();
 const BUCKET_MS = 15 * 60_000;
 const bucketOf = (ms: number) => new Date(ms - (ms % BUCKET_MS)).toISOString();
 
+/** Puts a marker item once per container and `memo` (the real webhook memoizes the same way). */
+async function putOnce(memo: string, item: Record<string, unknown>) {
+  if (written.has(memo)) return;
+  await doc.send(new PutCommand({ TableName: TABLE, Item: item }));
+  written.add(memo);
+}
+
 /** candidates.ts markActivity: the user's marker in the bucket of `now`, expiring after 15 days. */
 async function markActivity(userId: string, now: Date) {
   const bucket = bucketOf(now.getTime());
-  const memo = `a|${bucket}|${userId}`;
-  if (written.has(memo)) return;
   const shard = candidateShardOf(userId);
-  await doc.send(
-    new PutCommand({
-      TableName: TABLE,
-      Item: {
-        activityBucket: bucket,
-        activityShard: shard,
-        userId,
-        expiresAt: Math.floor(Date.parse(bucket) / 1000) + 15 * 86_400,
-        pk: `$tasks#activityBucket_${bucket}#activityShard_${shard}`,
-        sk: `$activity_1#userId_${userId}`,
-        ...marks('activity'),
-      },
-    }),
-  );
-  written.add(memo);
+  await putOnce(`a|${bucket}|${userId}`, {
+    activityBucket: bucket,
+    activityShard: shard,
+    userId,
+    expiresAt: Math.floor(Date.parse(bucket) / 1000) + 15 * 86_400,
+    pk: `$tasks#activityBucket_${bucket}#activityShard_${shard}`,
+    sk: `$activity_1#userId_${userId}`,
+    ...marks('activity'),
+  });
 }
 
 /** candidates.ts markOpen: the user in the open set. */
 async function markOpen(userId: string, now: Date) {
-  const memo = `o|${bucketOf(now.getTime())}|${userId}`;
-  if (written.has(memo)) return;
   const shard = candidateShardOf(userId);
-  await doc.send(
-    new PutCommand({
-      TableName: TABLE,
-      Item: {
-        openShard: shard,
-        userId,
-        asOf: now.toISOString(),
-        pk: `$tasks#openShard_${shard}`,
-        sk: `$openUser_1#userId_${userId}`,
-        ...marks('openUser'),
-      },
-    }),
-  );
-  written.add(memo);
+  await putOnce(`o|${bucketOf(now.getTime())}|${userId}`, {
+    openShard: shard,
+    userId,
+    asOf: now.toISOString(),
+    pk: `$tasks#openShard_${shard}`,
+    sk: `$openUser_1#userId_${userId}`,
+    ...marks('openUser'),
+  });
 }
 
 const isOpen = (t: Task | undefined) => t !== undefined && !t.isCompleted && !t.deletedAt;
